@@ -1,0 +1,47 @@
+using LlmForge.Text;
+
+namespace LlmForge.Tests;
+
+public class SimpleTokenizerTests
+{
+    static readonly string Verdict = File.ReadAllText(TestPaths.Verdict);
+
+    [Fact]
+    public void VerdictGivesTheBooksCounts()
+    {
+        Assert.Equal(4690, SimpleTokenizer.Split(Verdict).Count);
+        Assert.Equal(1130, SimpleTokenizer.FromText(Verdict, version: 1).VocabSize);
+        var v2 = SimpleTokenizer.FromText(Verdict, version: 2);
+        Assert.Equal(1132, v2.VocabSize);
+        Assert.Equal(SimpleTokenizer.EndOfText, v2.Vocabulary[1130]);
+        Assert.Equal(SimpleTokenizer.Unknown, v2.Vocabulary[1131]);
+    }
+
+    [Fact]
+    public void Version1EncodesAndDecodesTheBooksPassage()
+    {
+        var tokenizer = SimpleTokenizer.FromText(Verdict, version: 1);
+        const string text = "\"It's the last he painted, you know,\" \n           Mrs. Gisburn said with pardonable pride.";
+        int[] ids = tokenizer.Encode(text);
+        Assert.Equal([1, 56, 2, 850, 988, 602, 533, 746, 5, 1126, 596, 5, 1, 67, 7, 38, 851, 1108, 754, 793, 7], ids);
+        Assert.Equal("\" It' s the last he painted, you know,\" Mrs. Gisburn said with pardonable pride.", tokenizer.Decode(ids));
+    }
+
+    [Fact]
+    public void Version1RejectsAnUnknownWordByName()
+    {
+        var tokenizer = SimpleTokenizer.FromText(Verdict, version: 1);
+        var error = Assert.Throws<TokenizerException>(() => tokenizer.Encode("Hello, do you like tea?"));
+        Assert.Contains("'Hello'", error.Message);
+    }
+
+    [Fact]
+    public void Version2MapsUnknownWordsAndKeepsEndOfText()
+    {
+        var tokenizer = SimpleTokenizer.FromText(Verdict, version: 2);
+        const string text = "Hello, do you like tea? <|endoftext|> In the sunlit terraces of the palace.";
+        int[] ids = tokenizer.Encode(text);
+        Assert.Equal([1131, 5, 355, 1126, 628, 975, 10, 1130, 55, 988, 956, 984, 722, 988, 1131, 7], ids);
+        Assert.Equal("<|unk|>, do you like tea? <|endoftext|> In the sunlit terraces of the <|unk|>.", tokenizer.Decode(ids));
+    }
+}
