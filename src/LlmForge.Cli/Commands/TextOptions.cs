@@ -20,7 +20,9 @@ static class TextOptions
         if (defaultValue is int value) option.DefaultValueFactory = _ => value;
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() < 1) result.AddError($"{name} must be at least 1");
+            // Only a given number is checked here; one that is not a number is the parser's to report.
+            if (result.Tokens is [var token] && int.TryParse(token.Value, out int given) && given < 1)
+                result.AddError($"{name} must be at least 1, got {given}");
         });
         return option;
     }

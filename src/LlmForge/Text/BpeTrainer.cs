@@ -42,15 +42,15 @@ public sealed class BpeTrainer
         for (int b = 0; b < 256; b++) idOfBytes[Encoding.Latin1.GetString(tokenBytes[b])] = b;
 
         // Pair counts, the words each pair occurs in, and a queue ordered by count (stale entries skipped).
-        var pairCounts = new Dictionary<long, long>();
-        var pairWords = new Dictionary<long, HashSet<int>>();
+        var pairCounts = new Dictionary<long, long>(TokenPair.Comparer);
+        var pairWords = new Dictionary<long, HashSet<int>>(TokenPair.Comparer);
         var queue = new PriorityQueue<long, (long NegCount, long Key)>();
         void Count(int w, int sign)
         {
             var word = words[w];
             for (int i = 0; i + 1 < word.Count; i++)
             {
-                long key = Key(word[i], word[i + 1]);
+                long key = TokenPair.Pack(word[i], word[i + 1]);
                 long total = pairCounts.GetValueOrDefault(key) + sign * (long)counts[w];
                 pairCounts[key] = total;
                 if (sign > 0)
@@ -70,7 +70,7 @@ public sealed class BpeTrainer
             long count = pairCounts.GetValueOrDefault(pair);
             if (count != -priority.NegCount) continue; // stale
             if (count < MinPairCount) break;
-            int left = (int)(pair >> 32), right = (int)(uint)pair;
+            int left = TokenPair.Left(pair), right = TokenPair.Right(pair);
             byte[] joined = [.. tokenBytes[left], .. tokenBytes[right]];
             // Two different pairs can spell the same bytes; they share one token.
             string joinedKey = Encoding.Latin1.GetString(joined);
@@ -110,6 +110,4 @@ public sealed class BpeTrainer
             if (word[i] == left && word[i + 1] == right) return true;
         return false;
     }
-
-    static long Key(int left, int right) => ((long)left << 32) | (uint)right;
 }

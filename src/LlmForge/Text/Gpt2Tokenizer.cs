@@ -29,6 +29,7 @@ public sealed class Gpt2Tokenizer : ITokenizer
     readonly List<(int Left, int Right)>? _mergeList; // in rank order, where the source had one
     readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    int _cacheEntries;
 
     Gpt2Tokenizer(string name, byte[][] tokenBytes, Dictionary<long, (int, int)> merges,
         IEnumerable<(string, int)> specials, List<(int, int)>? mergeList)
@@ -130,7 +131,7 @@ public sealed class Gpt2Tokenizer : ITokenizer
         int gap = Array.FindIndex(tokenBytes, b => b == null);
         if (gap >= 0) throw new TokenizerException($"{encoderJsonPath}: no token has id {gap}; ids must run from 0 without gaps");
 
-        var merges = new Dictionary<long, (int, int)>();
+        var merges = new Dictionary<long, (int, int)>(TokenPair.Comparer);
         var mergeList = new List<(int, int)>();
         int lineNumber = 0;
         foreach (string line in File.ReadLines(vocabBpePath))
@@ -144,7 +145,7 @@ public sealed class Gpt2Tokenizer : ITokenizer
             int Id(string token) => encoder.TryGetValue(token, out int id) ? id
                 : throw new TokenizerException($"{vocabBpePath}:{lineNumber}: token '{token}' is not in {Path.GetFileName(encoderJsonPath)}");
             int l = Id(left), r = Id(right), merged = Id(left + right);
-            merges.TryAdd(Key(l, r), (mergeList.Count, merged));
+            merges.TryAdd(TokenPair.Pack(l, r), (mergeList.Count, merged));
             mergeList.Add((l, r));
         }
         return new Gpt2Tokenizer(name, tokenBytes, merges, specials.OrderBy(s => s.Item2), mergeList);
@@ -194,13 +195,13 @@ public sealed class Gpt2Tokenizer : ITokenizer
         // Every way of splitting a token into two tokens is a pair that merges into it.
         var idOf = new Dictionary<string, int>(tokens.Count, StringComparer.Ordinal);
         foreach (var (bytes, rank) in tokens) idOf[Encoding.Latin1.GetString(bytes)] = rank;
-        var merges = new Dictionary<long, (int, int)>();
+        var merges = new Dictionary<long, (int, int)>(TokenPair.Comparer);
         foreach (var (bytes, rank) in tokens)
         {
             string whole = Encoding.Latin1.GetString(bytes);
             for (int cut = 1; cut < whole.Length; cut++)
                 if (idOf.TryGetValue(whole[..cut], out int l) && idOf.TryGetValue(whole[cut..], out int r))
-                    merges[Key(l, r)] = (rank, rank);
+                    merges[TokenPair.Pack(l, r)] = (rank, rank);
         }
         return new Gpt2Tokenizer(name, tokenBytes, merges, specials, null);
     }
@@ -209,9 +210,9 @@ public sealed class Gpt2Tokenizer : ITokenizer
     public static Gpt2Tokenizer FromMerges(string name, IReadOnlyList<byte[]> tokenBytes,
         IReadOnlyList<(int Left, int Right, int Merged)> merges, IEnumerable<(string, int)> specials)
     {
-        var table = new Dictionary<long, (int, int)>();
+        var table = new Dictionary<long, (int, int)>(TokenPair.Comparer);
         for (int rank = 0; rank < merges.Count; rank++)
-            table.TryAdd(Key(merges[rank].Left, merges[rank].Right), (rank, merges[rank].Merged));
+            table.TryAdd(TokenPair.Pack(merges[rank].Left, merges[rank].Right), (rank, merges[rank].Merged));
         return new Gpt2Tokenizer(name, tokenBytes.ToArray(), table, specials,
             merges.Select(m => (m.Left, m.Right)).ToList());
     }
@@ -243,8 +244,6 @@ public sealed class Gpt2Tokenizer : ITokenizer
     /// <summary>Special tokens are written like <c>&lt;|endoftext|&gt;</c>.</summary>
     static bool IsSpecialTokenText(string token) =>
         token.Length > 4 && token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal);
-
-    static long Key(int left, int right) => ((long)left << 32) | (uint)right;
 
     // ---- encoding ---------------------------------------------------------------------------
 
@@ -290,10 +289,12 @@ public sealed class Gpt2Tokenizer : ITokenizer
             {
                 int[] pieceIds = MergePiece(piece);
                 ids.AddRange(pieceIds);
-                if (piece.Length <= MaxCachedPieceLength)
+                // ConcurrentDictionary.Count takes every lock, so the size is counted here.
+                if (piece.Length <= MaxCachedPieceLength && _cacheBySpan.TryAdd(piece, pieceIds)
+                    && Interlocked.Increment(ref _cacheEntries) > MaxCacheEntries)
                 {
-                    if (_cache.Count >= MaxCacheEntries) _cache.Clear();
-                    _cacheBySpan.TryAdd(piece, pieceIds);
+                    _cache.Clear();
+                    Interlocked.Exchange(ref _cacheEntries, 0);
                 }
             }
             i = end;
@@ -332,7 +333,7 @@ public sealed class Gpt2Tokenizer : ITokenizer
 
     int PairRank(int left, int right, out int merged)
     {
-        if (_merges.TryGetValue(Key(left, right), out var m))
+        if (_merges.TryGetValue(TokenPair.Pack(left, right), out var m))
         {
             merged = m.Id;
             return m.Rank;

@@ -1,0 +1,12 @@
+using LlmForge.Benchmarks;
+
+// Benchmarks print their figures; each compares against a baseline measured in the same run.
+string which = args.Length > 0 ? args[0] : "tokenize";
+switch (which)
+{
+    case "tokenize":
+        return TokenizerBenchmark.Run(args[1..]);
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize");
+        return 2;
+}

@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace LlmForge.Tests;
+
+/// <summary>Runs the real <c>llmforge</c> (the CLI project's build output) as a separate process.</summary>
+static class CliRunner
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    static readonly string CliDll = FindCli();
+
+    public static Result Run(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        start.ArgumentList.Add(CliDll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("llmforge " + string.Join(' ', args) + " ran over 2 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    static string FindCli()
+    {
+        // The test project references the CLI project, so it is built beside us with the same configuration.
+        string configuration = typeof(CliRunner).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+        string dll = Path.Combine(TestPaths.RepoRoot, "src", "LlmForge.Cli", "bin", configuration, "net10.0", "LlmForge.Cli.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException("the llmforge build output is missing", dll);
+        return dll;
+    }
+}
