@@ -14,6 +14,14 @@ public class CliTests
     static int[] Ints(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt32()).ToArray();
 
     [Fact]
+    public void EnvLoadsLibtorchFromTheCli()
+    {
+        var json = Json(CliRunner.Run("env", "--json"));
+        Assert.True(json.GetProperty("libtorch_computes").GetBoolean());
+        Assert.StartsWith("0.107.0", json.GetProperty("torchsharp").GetString());
+    }
+
+    [Fact]
     public void TokenizeGivesGpt2IdsAsJson()
     {
         var json = Json(CliRunner.Run("tokenize", "--text", "Hello, do you like tea? <|endoftext|> In the sunlit terraces of someunknownPlace.", "--json"));
