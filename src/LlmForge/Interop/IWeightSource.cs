@@ -1,0 +1,19 @@
+using static TorchSharp.torch;
+
+namespace LlmForge.Interop;
+
+/// <summary>Named tensors in a file, read one at a time: a safetensors file or a PyTorch state dict.</summary>
+public interface IWeightSource : IDisposable
+{
+    /// <summary>The file, for error messages.</summary>
+    string Path { get; }
+
+    IReadOnlyCollection<string> Names { get; }
+
+    long[] Shape(string name);
+
+    ScalarType DType(string name);
+
+    /// <summary>A new tensor the caller disposes.</summary>
+    Tensor Read(string name);
+}

@@ -1,0 +1,81 @@
+using LlmForge.Model;
+using LlmForge.Text;
+
+namespace LlmForge.Interop;
+
+/// <summary>A model ready to use: the network, its config, its tokenizer, and where it came from.</summary>
+public sealed record LoadedModel(GptModel Model, GptConfig Config, ITokenizer Tokenizer, string Source, string Layout) : IDisposable
+{
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>
+/// Resolves the <c>--model</c> argument of every command: a Hugging Face GPT-2 directory or
+/// <c>.safetensors</c> file (config.json beside it), a native checkpoint directory, or a PyTorch
+/// <c>.pth</c> state dict (book or Hugging Face names; config from <c>--config</c>, a JSON file beside
+/// it, or inferred from the shapes).
+/// </summary>
+public static class ModelLoader
+{
+    public static LoadedModel Load(string spec, string? configPath = null)
+    {
+        string? weights = null;
+        if (Directory.Exists(spec))
+        {
+            weights = Path.Combine(spec, "model.safetensors");
+            if (!File.Exists(weights))
+                throw new BadInputException($"{spec}: not a model directory (no model.safetensors; expected a Hugging Face GPT-2 or LlmForge checkpoint directory)");
+        }
+        else if (File.Exists(spec))
+        {
+            weights = spec;
+        }
+        else
+        {
+            throw new BadInputException($"{spec}: no such model file or directory");
+        }
+
+        using IWeightSource source = OpenWeights(weights);
+        var layout = WeightLayout.Detect(source);
+        configPath ??= FindConfigBeside(weights);
+        var config = configPath != null ? GptConfig.Load(configPath) : ConfigInference.Infer(source, layout);
+        var model = new GptModel(config);
+        try
+        {
+            WeightLoader.Load(model, source, layout);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return new LoadedModel(model, config, TokenizerLoader.Gpt2Default, weights, layout.Name);
+    }
+
+    static IWeightSource OpenWeights(string path)
+    {
+        using (var probe = File.OpenRead(path))
+        {
+            Span<byte> magic = stackalloc byte[4];
+            int read = probe.Read(magic);
+            // torch.save writes a zip archive ("PK\x03\x04"); anything else is taken for safetensors.
+            if (read == 4 && magic.SequenceEqual("PK\u0003\u0004"u8)) return PthStateDict.Open(path);
+        }
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafeTensorsFile.Open(path);
+        throw new BadInputException($"{path}: not a model file (expected .safetensors or a PyTorch .pth state dict)");
+    }
+
+    /// <summary>A config beside the weights: <c>NAME.json</c>, <c>config.json</c>, or <c>book_config.json</c>.</summary>
+    static string? FindConfigBeside(string weights)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(weights))!;
+        string[] candidates =
+        [
+            Path.ChangeExtension(Path.GetFullPath(weights), ".json"),
+            Path.Combine(dir, "config.json"),
+            Path.Combine(dir, "book_config.json"),
+        ];
+        return candidates.FirstOrDefault(File.Exists);
+    }
+}

@@ -1,0 +1,82 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlmForge.Model.Attention;
+
+/// <summary>
+/// The efficient multi-head attention of chapter 3 (the one in the GPT model): one projection each
+/// for queries, keys and values, split into heads, causal attention per head, heads joined and
+/// projected by <c>out_proj</c>. With a <see cref="LayerKvCache"/> the keys and values of earlier
+/// tokens are reused instead of recomputed. <see cref="UseFusedAttention"/> picks libtorch's
+/// scaled-dot-product attention; the explicit mask-and-softmax path gives the same result.
+/// </summary>
+public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // the book's names
+    public readonly Linear W_query, W_key, W_value, out_proj;
+    readonly Dropout dropout;
+#pragma warning restore IDE1006
+    readonly int _numHeads, _headDim, _dOut;
+    readonly double _dropRate;
+
+    public MultiHeadAttention(int dIn, int dOut, double dropout, int numHeads, bool qkvBias = false) : base(nameof(MultiHeadAttention))
+    {
+        if (dOut % numHeads != 0) throw new ArgumentException($"d_out {dOut} must be divisible by num_heads {numHeads}");
+        _numHeads = numHeads;
+        _headDim = dOut / numHeads;
+        _dOut = dOut;
+        _dropRate = dropout;
+        W_query = nn.Linear(dIn, dOut, hasBias: qkvBias);
+        W_key = nn.Linear(dIn, dOut, hasBias: qkvBias);
+        W_value = nn.Linear(dIn, dOut, hasBias: qkvBias);
+        out_proj = nn.Linear(dOut, dOut);
+        this.dropout = nn.Dropout(dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>Use libtorch's fused attention kernel (default) rather than the explicit mask and softmax.</summary>
+    public bool UseFusedAttention { get; set; } = true;
+
+    public override Tensor forward(Tensor x) => forward(x, null);
+
+    public Tensor forward(Tensor x, LayerKvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], tokens = x.shape[1];
+        // [B, T, d_out] -> [B, heads, T, head_dim]
+        Tensor Heads(Tensor projected) => projected.view(b, tokens, _numHeads, _headDim).transpose(1, 2);
+        var queries = Heads(W_query.forward(x));
+        var keys = Heads(W_key.forward(x));
+        var values = Heads(W_value.forward(x));
+        long past = 0;
+        if (cache != null)
+        {
+            past = cache.Length;
+            (keys, values) = cache.Append(keys, values);
+        }
+
+        var context = UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
+        var joined = context.transpose(1, 2).contiguous().view(b, tokens, _dOut);
+        return out_proj.forward(joined).MoveToOuterDisposeScope();
+    }
+
+    Tensor Explicit(Tensor queries, Tensor keys, Tensor values, long past)
+    {
+        var scores = queries.matmul(keys.transpose(2, 3));
+        scores.masked_fill_(CausalMask.Create(queries.shape[2], past, queries.device), double.NegativeInfinity);
+        var weights = nn.functional.softmax(scores / Math.Sqrt(_headDim), dim: -1);
+        return dropout.forward(weights).matmul(values);
+    }
+
+    Tensor Fused(Tensor queries, Tensor keys, Tensor values, long past)
+    {
+        double p = training ? _dropRate : 0.0;
+        long tokens = queries.shape[2];
+        if (past == 0) return nn.functional.scaled_dot_product_attention(queries, keys, values, p: p, is_casual: true);
+        // One new token may look at every cached key; several need the mask offset by the cache.
+        if (tokens == 1) return nn.functional.scaled_dot_product_attention(queries, keys, values, p: p);
+        var allowed = CausalMask.Create(tokens, past, queries.device).logical_not();
+        return nn.functional.scaled_dot_product_attention(queries, keys, values, allowed, p);
+    }
+}

@@ -1,0 +1,22 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlmForge.Model;
+
+/// <summary>Chapter 4's feed-forward network: widen to 4× the embedding, GELU, narrow back.</summary>
+public sealed class FeedForward : nn.Module<Tensor, Tensor>
+{
+    public readonly Sequential layers;
+
+    public FeedForward(GptConfig config) : base(nameof(FeedForward))
+    {
+        layers = nn.Sequential(
+            nn.Linear(config.EmbDim, 4 * config.EmbDim),
+            new Gelu(),
+            nn.Linear(4 * config.EmbDim, config.EmbDim));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => layers.forward(x);
+}
