@@ -6,6 +6,9 @@ var root = new RootCommand("llmforge: build a GPT-style language model from scra
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(TokenizerCommand.Create());
 root.Subcommands.Add(DatasetCommand.Create());
+root.Subcommands.Add(ModelCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(EnvCommand.Create());
 
 var parsed = root.Parse(args);

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using LlmForge.Data;
+using LlmForge.Interop;
+using LlmForge.Training;
+using static TorchSharp.torch;
+
+namespace LlmForge.Cli.Commands;
+
+/// <summary><c>llmforge eval</c>: a model's mean next-token loss on a text, over non-overlapping windows.</summary>
+static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOptions.Model();
+        var config = ModelOptions.Config();
+        var file = new Option<string>("--file") { Description = "a UTF-8 text file", Required = true };
+        var contextLength = TextOptions.PositiveInt("--context-length", "tokens per window (at most the model's context length)");
+        var batchSize = TextOptions.PositiveInt("--batch-size", "windows per forward pass (default 8)", 8);
+        var threads = ModelOptions.Threads();
+        var json = TextOptions.Json();
+        var command = new Command("eval", "Mean next-token loss and perplexity of a model on a text.") { model, config, file, contextLength, batchSize, threads, json };
+        command.SetAction(parse => Cli.Run(() =>
+        {
+            ModelOptions.ApplyThreads(parse.GetValue(threads));
+            string text = TextFile.ReadUtf8(parse.GetValue(file)!);
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config));
+            int length = parse.GetValue(contextLength);
+            if (length > loaded.Config.ContextLength)
+                throw new BadInputException($"--context-length {length} is longer than the model's context of {loaded.Config.ContextLength}");
+            int[] ids = loaded.Tokenizer.Encode(text);
+            var dataset = new GptDataset(ids, length, length);
+            var loader = new DataLoader(dataset, parse.GetValue(batchSize), dropLast: false);
+
+            // Sum over every window (the last batch may be smaller), then divide: the mean over all windows.
+            double total = 0;
+            int done = 0;
+            using (no_grad())
+                foreach (var batch in loader.Batches())
+                {
+                    using var scope = NewDisposeScope();
+                    total += Loss.CalcLossBatch(loaded.Model, batch.InputTensor(), batch.TargetTensor()).item<float>() * batch.BatchSize;
+                    done += batch.BatchSize;
+                    if (!parse.GetValue(json)) Console.Error.Write($"\rwindows {done}/{dataset.Count}");
+                }
+            if (!parse.GetValue(json)) Console.Error.WriteLine();
+            double loss = total / done;
+            long tokens = (long)done * length;
+            if (parse.GetValue(json))
+                Cli.WriteJson(new { loss = Math.Round(loss, 6), perplexity = Math.Round(Math.Exp(loss), 4), tokens });
+            else
+                Console.Out.WriteLine($"loss {loss:F6}, perplexity {Math.Exp(loss):F2}, over {tokens:N0} tokens ({done} windows of {length})");
+            return Cli.ExitOk;
+        }));
+        return command;
+    }
+}

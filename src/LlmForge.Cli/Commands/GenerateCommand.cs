@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using LlmForge.Generation;
+using LlmForge.Interop;
+using LlmForge.Text;
+
+namespace LlmForge.Cli.Commands;
+
+/// <summary><c>llmforge generate</c>: continue a prompt (chapter 5's generation).</summary>
+static partial class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOptions.Model();
+        var config = ModelOptions.Config();
+        var prompt = new Option<string>("--prompt") { Description = "the text to continue", Required = true };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate (default 50)", DefaultValueFactory = _ => 50 };
+        var temperature = new Option<double>("--temperature") { Description = "0 (default) is greedy; above 0 samples", DefaultValueFactory = _ => 0.0 };
+        var topK = new Option<int?>("--top-k") { Description = "sample among the k most likely tokens" };
+        var topP = new Option<double?>("--top-p") { Description = "sample among the most likely tokens covering probability p, in (0, 1]" };
+        var seed = new Option<long>("--seed") { Description = "sampling seed (default 123)", DefaultValueFactory = _ => 123 };
+        var stopAtEnd = new Option<bool>("--stop-at-eos") { Description = "stop when the model writes <|endoftext|>" };
+        var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context at every step" };
+        var stream = new Option<bool>("--stream") { Description = "print text as it is generated" };
+        var threads = ModelOptions.Threads();
+        var json = TextOptions.Json();
+        var command = new Command("generate", "Continue a prompt with a model.")
+            { model, config, prompt, maxNew, temperature, topK, topP, seed, stopAtEnd, noCache, stream, threads, json };
+        command.SetAction(parse => Cli.Run(() =>
+        {
+            ModelOptions.ApplyThreads(parse.GetValue(threads));
+            string text = parse.GetValue(prompt)!;
+            if (text.Length == 0) throw new BadInputException("--prompt is empty: generation needs at least one token");
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = parse.GetValue(maxNew),
+                Temperature = parse.GetValue(temperature),
+                TopK = parse.GetValue(topK),
+                TopP = parse.GetValue(topP),
+                Seed = parse.GetValue(seed),
+                UseKvCache = !parse.GetValue(noCache),
+            }.Validated();
+
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config));
+            CheckSpecialTokens(text, loaded.Tokenizer);
+            if (parse.GetValue(stopAtEnd) && loaded.Tokenizer is Gpt2Tokenizer gpt2 && gpt2.EndOfTextId >= 0)
+                options = options with { StopTokenId = gpt2.EndOfTextId };
+            int[] promptIds = loaded.Tokenizer.Encode(text);
+            int vocab = loaded.Config.VocabSize;
+            if (promptIds.FirstOrDefault(id => id >= vocab, -1) is var outside and >= 0)
+                throw new BadInputException($"the prompt has token id {outside}, outside the model's vocabulary of {vocab}");
+
+            var newIds = new List<int>();
+            var clock = Stopwatch.StartNew();
+            bool streaming = parse.GetValue(stream) && !parse.GetValue(json);
+            if (streaming)
+            {
+                Console.Out.Write(text);
+                foreach (string piece in TextGenerator.StreamAsync(loaded.Model, loaded.Tokenizer, text, options).ToBlockingEnumerable())
+                {
+                    Console.Out.Write(piece);
+                    Console.Out.Flush();
+                }
+                Console.Out.WriteLine();
+                Console.Error.WriteLine($"{clock.Elapsed.TotalSeconds:F2} s");
+                return Cli.ExitOk;
+            }
+            newIds.AddRange(TextGenerator.Generate(loaded.Model, promptIds, options));
+            double seconds = clock.Elapsed.TotalSeconds;
+            int[] ids = [.. promptIds, .. newIds];
+            string output = loaded.Tokenizer.Decode(ids);
+            double tokensPerSecond = newIds.Count / Math.Max(seconds, 1e-9);
+            if (parse.GetValue(json))
+            {
+                Cli.WriteJson(new { ids, text = output, tokens_per_second = Math.Round(tokensPerSecond, 2) });
+            }
+            else
+            {
+                Console.Out.WriteLine(output);
+                Console.Error.WriteLine($"{newIds.Count} new tokens in {seconds:F2} s ({tokensPerSecond:F1} tokens/s)");
+            }
+            return Cli.ExitOk;
+        }));
+        return command;
+    }
+
+    /// <summary>A prompt may only name special tokens the tokenizer knows; others would silently become plain text.</summary>
+    static void CheckSpecialTokens(string prompt, ITokenizer tokenizer)
+    {
+        var known = tokenizer is Gpt2Tokenizer gpt2 ? gpt2.SpecialTokens.Select(s => s.Text).ToHashSet() : [];
+        foreach (Match match in SpecialTokenPattern().Matches(prompt))
+            if (!known.Contains(match.Value))
+                throw new BadInputException($"the prompt names the special token {match.Value}, which this model's tokenizer does not have (it knows {(known.Count == 0 ? "none" : string.Join(", ", known))})");
+    }
+
+    [GeneratedRegex(@"<\|[^|<>\s]+\|>")]
+    private static partial Regex SpecialTokenPattern();
+}

@@ -1,0 +1,108 @@
+using LlmForge.Generation;
+using LlmForge.Interop;
+using LlmForge.Model;
+using static TorchSharp.torch;
+
+namespace LlmForge.Tests;
+
+public class GenerationTests
+{
+    static readonly GptConfig Tiny = new() { VocabSize = 50257, ContextLength = 16, EmbDim = 32, NHeads = 4, NLayers = 2, DropRate = 0.1, QkvBias = true };
+
+    static GptModel NewTiny()
+    {
+        manual_seed(123);
+        var model = new GptModel(Tiny);
+        model.eval();
+        return model;
+    }
+
+    static int[] Run(GptModel model, int[] prompt, GenerationOptions options) => TextGenerator.Generate(model, prompt, options).ToArray();
+
+    [Fact]
+    public void BeyondTheContextTheCacheStillGivesRecomputationsIds()
+    {
+        using var model = NewTiny();
+        int[] prompt = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        var cached = Run(model, prompt, new GenerationOptions { MaxNewTokens = 30 });
+        var recomputed = Run(model, prompt, new GenerationOptions { MaxNewTokens = 30, UseKvCache = false });
+        Assert.Equal(30, cached.Length);
+        Assert.Equal(recomputed, cached);
+        // A prompt longer than the context is cropped to its last 16 tokens.
+        int[] longPrompt = Enumerable.Range(100, 40).ToArray();
+        Assert.Equal(Run(model, longPrompt[^16..], new GenerationOptions { MaxNewTokens = 5 }), Run(model, longPrompt, new GenerationOptions { MaxNewTokens = 5 }));
+    }
+
+    [Fact]
+    public void SamplingIsRepeatableWithASeedAndVariesWithout()
+    {
+        using var model = NewTiny();
+        int[] prompt = [6109, 3626, 6100, 345];
+        var options = new GenerationOptions { MaxNewTokens = 15, Temperature = 1.5, Seed = 42 };
+        Assert.Equal(Run(model, prompt, options), Run(model, prompt, options));
+        Assert.NotEqual(Run(model, prompt, options), Run(model, prompt, options with { Seed = 43 }));
+        Assert.NotEqual(Run(model, prompt, new GenerationOptions { MaxNewTokens = 15 }), Run(model, prompt, options));
+    }
+
+    [Fact]
+    public void TopKOfOneAndATinyTopPAreGreedy()
+    {
+        using var model = NewTiny();
+        int[] prompt = [6109, 3626, 6100, 345];
+        var greedy = Run(model, prompt, new GenerationOptions { MaxNewTokens = 10 });
+        Assert.Equal(greedy, Run(model, prompt, new GenerationOptions { MaxNewTokens = 10, Temperature = 2, TopK = 1, Seed = 7 }));
+        Assert.Equal(greedy, Run(model, prompt, new GenerationOptions { MaxNewTokens = 10, Temperature = 2, TopP = 1e-6, Seed = 7 }));
+    }
+
+    [Fact]
+    public void SamplerKeepsOnlyTheAllowedTokens()
+    {
+        // Probabilities 0.5, 0.3, 0.15, 0.05: top-k 2 and top-p 0.75 both allow ids 0 and 1 only.
+        using var logits = log(tensor(new float[] { 0.5f, 0.3f, 0.15f, 0.05f })).unsqueeze(0);
+        foreach (var options in new[] { new GenerationOptions { Temperature = 1, TopK = 2 }, new GenerationOptions { Temperature = 1, TopP = 0.75 } })
+        {
+            using var sampler = new Sampler(options);
+            var seen = Enumerable.Range(0, 400).Select(_ => sampler.Next(logits).item<long>()).ToHashSet();
+            Assert.Equal(new HashSet<long> { 0, 1 }, seen);
+        }
+        using var all = new Sampler(new GenerationOptions { Temperature = 1, Seed = 5 });
+        Assert.Equal(4, Enumerable.Range(0, 400).Select(_ => all.Next(logits).item<long>()).Distinct().Count());
+    }
+
+    [Fact]
+    public void StopsAfterTheStopToken()
+    {
+        using var model = NewTiny();
+        int[] prompt = [6109, 3626, 6100, 345];
+        var greedy = Run(model, prompt, new GenerationOptions { MaxNewTokens = 10 });
+        int stop = greedy[2];
+        int at = Array.IndexOf(greedy, stop);
+        Assert.Equal(greedy[..(at + 1)], Run(model, prompt, new GenerationOptions { MaxNewTokens = 10, StopTokenId = stop }));
+    }
+
+    [Fact]
+    public async Task StreamingGivesTheSameTextAsDecodingTheIds()
+    {
+        using var loaded = ModelLoader.Load(FixtureModel.Dir);
+        var options = new GenerationOptions { MaxNewTokens = 20 };
+        var pieces = new List<string>();
+        await foreach (var piece in TextGenerator.StreamAsync(loaded.Model, loaded.Tokenizer, "Every effort moves you", options))
+            pieces.Add(piece);
+        int[] ids = FixtureModel.Ints("greedy_20");
+        Assert.Equal(loaded.Tokenizer.Decode(ids[4..]), string.Concat(pieces));
+        Assert.True(pieces.Count > 1);
+        // Token 49960 holds part of a CJK character: no piece may carry half a character.
+        Assert.DoesNotContain(pieces, p => p.Contains('\uFFFD'));
+    }
+
+    [Fact]
+    public void BadOptionsAreRejectedByName()
+    {
+        using var model = NewTiny();
+        Assert.Contains("temperature", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { Temperature = -1 })).Message);
+        Assert.Contains("top-k", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { TopK = 0 })).Message);
+        Assert.Contains("top-p", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { TopP = 0 })).Message);
+        Assert.Contains("top-p", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { TopP = 1.5 })).Message);
+        Assert.Contains("empty", Assert.Throws<BadInputException>(() => Run(model, [], new GenerationOptions())).Message);
+    }
+}
