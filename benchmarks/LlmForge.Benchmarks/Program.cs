@@ -6,7 +6,9 @@ switch (which)
 {
     case "tokenize":
         return TokenizerBenchmark.Run(args[1..]);
+    case "generate":
+        return GenerationBenchmark.Run(args[1..]);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate");
         return 2;
 }
