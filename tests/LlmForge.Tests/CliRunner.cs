@@ -10,6 +10,13 @@ static class CliRunner
 
     static readonly string CliDll = FindCli();
 
+    /// <summary>The one JSON object a successful <c>--json</c> run prints.</summary>
+    public static System.Text.Json.JsonElement Json(Result result)
+    {
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
+        return System.Text.Json.JsonDocument.Parse(result.Stdout).RootElement;
+    }
+
     public static Result Run(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };

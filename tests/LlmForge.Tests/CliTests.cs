@@ -5,11 +5,7 @@ namespace LlmForge.Tests;
 /// <summary>The <c>llmforge</c> commands of stage 1, run as a user runs them.</summary>
 public class CliTests
 {
-    static JsonElement Json(CliRunner.Result result)
-    {
-        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
-        return JsonDocument.Parse(result.Stdout).RootElement;
-    }
+    static JsonElement Json(CliRunner.Result result) => CliRunner.Json(result);
 
     static int[] Ints(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt32()).ToArray();
 

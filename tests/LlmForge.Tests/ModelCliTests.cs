@@ -5,11 +5,7 @@ namespace LlmForge.Tests;
 /// <summary><c>llmforge model info</c>, <c>generate</c> and <c>eval</c> on the fixtures, as a user runs them.</summary>
 public class ModelCliTests
 {
-    static JsonElement Json(CliRunner.Result result)
-    {
-        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
-        return JsonDocument.Parse(result.Stdout).RootElement;
-    }
+    static JsonElement Json(CliRunner.Result result) => CliRunner.Json(result);
 
     [Theory]
     [InlineData("gpt2-small", 163_009_536L, 124_412_160L, 621.83)]
