@@ -9,6 +9,7 @@ root.Subcommands.Add(DatasetCommand.Create());
 root.Subcommands.Add(ModelCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(EnvCommand.Create());
 
 var parsed = root.Parse(args);

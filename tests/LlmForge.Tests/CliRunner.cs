@@ -17,12 +17,18 @@ static class CliRunner
         return System.Text.Json.JsonDocument.Parse(result.Stdout).RootElement;
     }
 
-    public static Result Run(params string[] args)
+    /// <summary>Starts llmforge without waiting; the caller reads, signals or kills it.</summary>
+    public static Process Start(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         start.ArgumentList.Add(CliDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
+        return Process.Start(start)!;
+    }
+
+    public static Result Run(params string[] args)
+    {
+        using var process = Start(args);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

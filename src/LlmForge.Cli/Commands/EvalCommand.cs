@@ -40,10 +40,15 @@ static class EvalCommand
                     using var scope = NewDisposeScope();
                     total += Loss.CalcLossBatch(loaded.Model, batch.InputTensor(), batch.TargetTensor()).item<float>() * batch.BatchSize;
                     done += batch.BatchSize;
-                    if (!parse.GetValue(json)) Console.Error.Write($"\rwindows {done}/{dataset.Count}");
+                    if (!Console.IsErrorRedirected) Console.Error.Write($"\rwindows {done}/{dataset.Count}");
                 }
-            if (!parse.GetValue(json)) Console.Error.WriteLine();
+            if (!Console.IsErrorRedirected) Console.Error.WriteLine();
             double loss = total / done;
+            if (!double.IsFinite(loss))
+            {
+                Cli.Error($"the loss is {loss}: the model's weights are not finite numbers");
+                return Cli.ExitFailure;
+            }
             long tokens = (long)done * length;
             if (parse.GetValue(json))
                 Cli.WriteJson(new { loss = Math.Round(loss, 6), perplexity = Math.Round(Math.Exp(loss), 4), tokens });

@@ -1,5 +1,6 @@
 using LlmForge.Model;
 using LlmForge.Text;
+using LlmForge.Training;
 
 namespace LlmForge.Interop;
 
@@ -22,6 +23,10 @@ public static class ModelLoader
         string? weights = null;
         if (Directory.Exists(spec))
         {
+            // A training run stands for its newest checkpoint.
+            if (Directory.Exists(Checkpoint.CheckpointsDir(spec)))
+                spec = Checkpoint.Latest(spec) ?? throw new BadInputException($"{spec}: the run has no checkpoint yet");
+            if (File.Exists(Path.Combine(spec, Checkpoint.ChecksumsFile))) Checkpoint.Verify(spec);
             weights = Path.Combine(spec, "model.safetensors");
             if (!File.Exists(weights))
                 throw new BadInputException($"{spec}: not a model directory (no model.safetensors; expected a Hugging Face GPT-2 or LlmForge checkpoint directory)");
@@ -50,7 +55,16 @@ public static class ModelLoader
             throw;
         }
         model.eval();
-        return new LoadedModel(model, config, TokenizerLoader.Gpt2Default, weights, layout.Name);
+        return new LoadedModel(model, config, TokenizerOf(configPath), weights, layout.Name);
+    }
+
+    /// <summary>The tokenizer a config names (<c>"tokenizer"</c>: <c>gpt2</c>, or a directory beside it); GPT-2's by default.</summary>
+    static ITokenizer TokenizerOf(string? configPath)
+    {
+        if (configPath == null) return TokenizerLoader.Gpt2Default;
+        string? spec = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))?["tokenizer"]?.GetValue<string>();
+        if (spec is null or "gpt2") return TokenizerLoader.Gpt2Default;
+        return Gpt2Tokenizer.Load(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath))!, spec));
     }
 
     static IWeightSource OpenWeights(string path)

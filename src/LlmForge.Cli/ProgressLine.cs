@@ -1,0 +1,36 @@
+using LlmForge.Training;
+
+namespace LlmForge.Cli;
+
+/// <summary>
+/// The training progress bar on stderr: step, epoch, loss, tokens per second, time left. On a
+/// terminal it redraws one line; otherwise (a log file, CI) it prints a line every few seconds.
+/// </summary>
+sealed class ProgressLine
+{
+    readonly bool _interactive = !Console.IsErrorRedirected;
+    DateTime _lastPrinted = DateTime.MinValue;
+
+    public void Show(TrainingProgress p)
+    {
+        bool final = p.Step == p.TotalSteps;
+        if (!_interactive && !final && DateTime.UtcNow - _lastPrinted < TimeSpan.FromSeconds(10)) return;
+        _lastPrinted = DateTime.UtcNow;
+        const int width = 24;
+        int filled = (int)(width * p.Step / Math.Max(1, p.TotalSteps));
+        string bar = new string('#', filled) + new string('-', width - filled);
+        string line = $"[{bar}] step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F3} {p.TokensPerSecond:N0} tok/s left {Format(p.Remaining)}";
+        if (_interactive) Console.Error.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 110) : 110));
+        else Console.Error.WriteLine(line);
+        if (_interactive && final) Console.Error.WriteLine();
+    }
+
+    /// <summary>Prints a note on its own line, without breaking the bar.</summary>
+    public void Note(string message)
+    {
+        if (_interactive) Console.Error.Write("\r" + new string(' ', 110) + "\r");
+        Console.Error.WriteLine(message);
+    }
+
+    static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : $"{t.Minutes:D2}:{t.Seconds:D2}";
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using LlmForge.Training;
+
+namespace LlmForge.Tests;
+
+/// <summary><c>llmforge pretrain</c> as a user runs it: interrupted, killed, diverging, and given bad input.</summary>
+public sealed class PretrainCliTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-pretrain-cli").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static readonly string TinyConfig = Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json");
+
+    /// <summary>A small run with shuffling and dropout, saving at every step; <paramref name="overrides"/> replace or add options.</summary>
+    string[] Run(string name, params string[] overrides)
+    {
+        var options = new List<(string Name, string? Value)>
+        {
+            ("--data", TestPaths.Verdict), ("--config", TinyConfig), ("--context-length", "16"), ("--batch-size", "4"),
+            ("--max-steps", "40"), ("--eval-every", "10"), ("--eval-batches", "2"), ("--sample-tokens", "3"),
+            ("--save-every", "1"), ("--out", Path.Combine(_dir, name)),
+        };
+        for (int i = 0; i < overrides.Length; i++)
+        {
+            string option = overrides[i];
+            string? value = i + 1 < overrides.Length && !overrides[i + 1].StartsWith("--") ? overrides[++i] : null;
+            options.RemoveAll(o => o.Name == option);
+            options.Add((option, value));
+        }
+        return ["pretrain", .. options.SelectMany(o => o.Value == null ? new[] { o.Name } : [o.Name, o.Value])];
+    }
+
+    static double[] TrainLosses(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
+        .Select(l => JsonNode.Parse(l)!.AsObject()).Where(m => m["train_loss"] != null)
+        .Select(m => m["train_loss"]!.GetValue<double>()).ToArray();
+
+    static void WaitForStep(string run, int step, Process process)
+    {
+        var clock = Stopwatch.StartNew();
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        while (clock.Elapsed < TimeSpan.FromMinutes(2) && !process.HasExited)
+        {
+            if (File.Exists(metrics) && File.ReadAllLines(metrics).Length > step) return;
+            Thread.Sleep(20);
+        }
+        Assert.Fail($"the run did not reach step {step}: {process.StandardError.ReadToEnd()}");
+    }
+
+    [Fact]
+    public void KilledAtAnyInstantTheRunResumesToTheSameLosses()
+    {
+        var reference = CliRunner.Run(Run("reference"));
+        Assert.True(reference.ExitCode == 0, reference.Stderr);
+        double[] expected = TrainLosses(Path.Combine(_dir, "reference"));
+        Assert.Equal(40, expected.Length);
+
+        string run = Path.Combine(_dir, "killed");
+        // Kill twice, at moments that fall wherever they fall (often inside a checkpoint write).
+        using (var first = CliRunner.Start(Run("killed")))
+        {
+            WaitForStep(run, 7, first);
+            Thread.Sleep(Random.Shared.Next(0, 60));
+            first.Kill();
+            first.WaitForExit();
+        }
+        using (var second = CliRunner.Start("pretrain", "--resume", run))
+        {
+            WaitForStep(run, 21, second);
+            Thread.Sleep(Random.Shared.Next(0, 60));
+            second.Kill();
+            second.WaitForExit();
+        }
+        var last = CliRunner.Run("pretrain", "--resume", run);
+        Assert.True(last.ExitCode == 0, last.Stderr);
+        Assert.Equal(expected, TrainLosses(run));
+        Assert.Empty(Directory.EnumerateDirectories(Checkpoint.CheckpointsDir(run), ".tmp-*"));
+    }
+
+    [Fact]
+    public void InterruptSavesAfterTheCurrentStepAndResumes()
+    {
+        string run = Path.Combine(_dir, "interrupted");
+        using var process = CliRunner.Start(Run("interrupted", "--save-every", "100"));
+        WaitForStep(run, 5, process);
+        Process.Start("kill", ["-INT", process.Id.ToString()])!.WaitForExit();
+        Assert.True(process.WaitForExit(60_000));
+        string stderr = process.StandardError.ReadToEnd();
+        Assert.Equal(PretrainCommandExitInterrupted, process.ExitCode);
+        Assert.Contains("--resume", stderr);
+        string latest = Checkpoint.Latest(run)!;
+        long saved = long.Parse(Path.GetFileName(latest)["step-".Length..]);
+        Assert.InRange(saved, 5, 39);
+        Assert.Equal(saved, TrainLosses(run).Length);
+
+        var resumed = CliRunner.Run("pretrain", "--resume", run);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Equal(40, TrainLosses(run).Length);
+    }
+
+    const int PretrainCommandExitInterrupted = 130;
+
+    [Fact]
+    public void ALossThatBecomesNaNStopsAndKeepsTheLastGoodCheckpoint()
+    {
+        string run = Path.Combine(_dir, "diverging");
+        var result = CliRunner.Run(Run("diverging", "--lr", "10000", "--save-every", "2"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("became NaN", result.Stderr);
+        Assert.Contains("Last good checkpoint: step-", result.Stderr);
+        string latest = Checkpoint.Latest(run)!;
+        Checkpoint.Verify(latest);
+        using var loaded = Interop.ModelLoader.Load(latest);
+        Assert.All(loaded.Model.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
+        Assert.Equal(0, CliRunner.Run("model", "info", "--model", run).ExitCode);
+    }
+
+    [Fact]
+    public void EvalAndGenerateTakeACheckpoint()
+    {
+        var trained = CliRunner.Run(Run("short", "--max-steps", "3"));
+        Assert.True(trained.ExitCode == 0, trained.Stderr);
+        string run = Path.Combine(_dir, "short");
+        foreach (var model in new[] { run, Checkpoint.Latest(run)! })
+        {
+            var eval = CliRunner.Json(CliRunner.Run("eval", "--model", model, "--file", TestPaths.Verdict, "--context-length", "16", "--json"));
+            Assert.InRange(eval.GetProperty("loss").GetDouble(), 5, 12);
+            var generated = CliRunner.Json(CliRunner.Run("generate", "--model", model, "--prompt", "Every effort", "--max-new-tokens", "3", "--json"));
+            Assert.Equal(2 + 3, generated.GetProperty("ids").GetArrayLength());
+        }
+    }
+
+    [Fact]
+    public void ADamagedCheckpointIsRefusedOnResume()
+    {
+        var trained = CliRunner.Run(Run("damaged", "--max-steps", "2"));
+        Assert.True(trained.ExitCode == 0, trained.Stderr);
+        string run = Path.Combine(_dir, "damaged");
+        string weights = Path.Combine(Checkpoint.Latest(run)!, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^10] ^= 0xFF;
+        File.WriteAllBytes(weights, bytes);
+        var resumed = CliRunner.Run("pretrain", "--resume", run);
+        Assert.Equal(2, resumed.ExitCode);
+        Assert.Contains("model.safetensors: damaged", resumed.Stderr);
+    }
+
+    public static TheoryData<string[], string> BadInputs()
+    {
+        string emptyDir = Directory.CreateTempSubdirectory("llmforge-no-texts").FullName;
+        string small = Path.Combine(Path.GetTempPath(), "llmforge-small.txt");
+        File.WriteAllText(small, "Just a few words.");
+        string[] baseArgs = ["pretrain", "--config", TinyConfig, "--out", Path.Combine(Path.GetTempPath(), "llmforge-never-" + Guid.NewGuid().ToString("N"))];
+        return new()
+        {
+            { [.. baseArgs, "--data", small, "--context-length", "16"], "fewer than one window of 16 plus one" },
+            { [.. baseArgs, "--data", emptyDir], "has no .txt files" },
+            { [.. baseArgs, "--data", TestPaths.Verdict, "--epochs", "2", "--max-steps", "5"], "not both" },
+            { [.. baseArgs, "--data", TestPaths.Verdict, "--lr", "1e-4", "--min-lr", "1e-3"], "--min-lr 0.001 is above --lr 0.0001" },
+            { [.. baseArgs, "--data", TestPaths.Verdict, "--context-length", "64"], "longer than the model's context of 16" },
+            { [.. baseArgs, "--data", TestPaths.Verdict, "--bogus-option"], "--bogus-option" },
+            { ["pretrain", "--resume", "/no/such/run"], "no such run directory" },
+            { ["pretrain", "--resume", emptyDir, "--lr", "1"], "remove --lr" },
+        };
+    }
+
+    [Theory, MemberData(nameof(BadInputs))]
+    public void BadInputExitsWithCode2AndOneLine(string[] args, string expected)
+    {
+        var result = CliRunner.Run(args);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+    }
+
+    [Fact]
+    public void AnExistingRunIsNotOverwrittenWithoutBeingAsked()
+    {
+        var first = CliRunner.Run(Run("kept", "--max-steps", "2"));
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        string run = Path.Combine(_dir, "kept");
+        string metrics = File.ReadAllText(Path.Combine(run, "metrics.jsonl"));
+        var again = CliRunner.Run(Run("kept", "--max-steps", "3"));
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("--overwrite", again.Stderr);
+        Assert.Equal(metrics, File.ReadAllText(Path.Combine(run, "metrics.jsonl")));
+        var replaced = CliRunner.Run(Run("kept", "--max-steps", "3", "--overwrite"));
+        Assert.Equal(0, replaced.ExitCode);
+        Assert.Equal(3, TrainLosses(run).Length);
+    }
+}
