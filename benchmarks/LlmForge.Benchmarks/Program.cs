@@ -6,9 +6,11 @@ switch (which)
 {
     case "tokenize":
         return TokenizerBenchmark.Run(args[1..]);
+    case "train":
+        return TrainingBenchmark.Run(args[1..]);
     case "generate":
         return GenerationBenchmark.Run(args[1..]);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train");
         return 2;
 }

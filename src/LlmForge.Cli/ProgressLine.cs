@@ -8,6 +8,7 @@ namespace LlmForge.Cli;
 /// </summary>
 sealed class ProgressLine
 {
+    const int Width = 100;
     readonly bool _interactive = !Console.IsErrorRedirected;
     DateTime _lastPrinted = DateTime.MinValue;
 
@@ -20,7 +21,7 @@ sealed class ProgressLine
         int filled = (int)(width * p.Step / Math.Max(1, p.TotalSteps));
         string bar = new string('#', filled) + new string('-', width - filled);
         string line = $"[{bar}] step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F3} {p.TokensPerSecond:N0} tok/s left {Format(p.Remaining)}";
-        if (_interactive) Console.Error.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 110) : 110));
+        if (_interactive) Console.Error.Write("\r" + line.PadRight(Width));
         else Console.Error.WriteLine(line);
         if (_interactive && final) Console.Error.WriteLine();
     }
@@ -28,7 +29,7 @@ sealed class ProgressLine
     /// <summary>Prints a note on its own line, without breaking the bar.</summary>
     public void Note(string message)
     {
-        if (_interactive) Console.Error.Write("\r" + new string(' ', 110) + "\r");
+        if (_interactive) Console.Error.Write("\r" + new string(' ', Width) + "\r");
         Console.Error.WriteLine(message);
     }
 

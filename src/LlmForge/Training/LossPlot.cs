@@ -24,7 +24,7 @@ public static class LossPlot
         Series("val_loss", "validation loss", markersOnly: false);
         plot.XLabel("tokens seen");
         plot.YLabel("loss");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         string temporary = path + ".tmp.png";
         plot.SavePng(temporary, 900, 540);
         File.Move(temporary, path, overwrite: true);
