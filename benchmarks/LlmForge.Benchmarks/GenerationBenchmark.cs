@@ -41,18 +41,12 @@ static class GenerationBenchmark
         for (int i = 0; i < repeats; i++)
         {
             TextGenerator.Generate(model, prompt, new GenerationOptions { MaxNewTokens = newTokens }).Count();
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            rss.Add(ResidentMegabytes());
+            rss.Add(Measure.ResidentMegabytes());
         }
         Console.WriteLine($"resident MB after each of {repeats} generations: {string.Join(", ", rss.Select(r => r.ToString("F0")))}");
         Console.WriteLine($"growth from first to last: {rss[^1] - rss[0]:F0} MB ({(rss[^1] / rss[0] - 1) * 100:F1}%)");
         return 0;
     }
 
-    static double ResidentMegabytes()
-    {
-        using var process = Process.GetCurrentProcess();
-        return process.WorkingSet64 / 1048576.0;
-    }
+
 }

@@ -92,19 +92,13 @@ static class TrainingBenchmark
                 GradientClipping.ClipGradNorm(model.parameters(), 1.0);
                 optimizer.Step();
             }
-            if (step % 100 == 0) resident[step] = ResidentMegabytes();
+            if (step % 100 == 0) resident[step] = Measure.ResidentMegabytes();
         }
         Console.WriteLine($"small model, resident MB every 100 steps: {string.Join(", ", resident.Values.Select(v => v.ToString("F0")))}");
         Console.WriteLine($"after 1,000 steps against after 100: {(resident[1000] / resident[100] - 1) * 100:+0.0;-0.0}%");
     }
 
-    static double ResidentMegabytes()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        using var process = Process.GetCurrentProcess();
-        return process.WorkingSet64 / 1048576.0;
-    }
+
 
     static double PeakResidentMegabytes()
     {

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 namespace LlmForge.Tests;
 
 /// <summary>The trainer reproduces the reference trajectories, and its parts match PyTorch's definitions.</summary>
+[Collection(SerialCollection.Name)]
 public sealed class TrainingTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("llmforge-train").FullName;

@@ -248,8 +248,7 @@ public sealed class Trainer : IDisposable
             double trainLoss = lossSum / _options.GradAccumulation;
             if (!double.IsFinite(trainLoss))
             {
-                string lastGood = Checkpoint.Latest(_runDir) is string c ? Path.GetFileName(c) : "none (the run had not saved one yet)";
-                Log?.Invoke($"the training loss became {trainLoss} at step {g + 1}; stopped without updating the weights. Last good checkpoint: {lastGood}");
+                Log?.Invoke($"the training loss became {trainLoss} at step {g + 1}; stopped without updating the weights. Last good checkpoint: {LastGoodCheckpoint()}");
                 return TrainingOutcome.LossNotFinite;
             }
             if (_options.GradClip is double maxNorm) GradientClipping.ClipGradNorm(_model.parameters(), maxNorm);
@@ -272,14 +271,12 @@ public sealed class Trainer : IDisposable
             double secondsPerStep = sessionSeconds / (_step - sessionStartStep);
             Progress?.Invoke(new TrainingProgress(_step, TotalSteps, epoch + 1, trainLoss, tokensPerSecond,
                 TimeSpan.FromSeconds(secondsPerStep * (TotalSteps - _step)), entry["val_loss"]?.GetValue<double>()));
-            bool saved = _step % _options.SaveEvery == 0 || last || stop.IsCancellationRequested;
-            if (saved)
+            if (_step % _options.SaveEvery == 0 || last || stop.IsCancellationRequested)
             {
                 // An update can overflow the weights while the loss before it was still finite: never save those.
                 if (!WeightsAreFinite())
                 {
-                    string lastGood = Checkpoint.Latest(_runDir) is string c ? Path.GetFileName(c) : "none (the run had not saved one yet)";
-                    Log?.Invoke($"the weights became NaN or infinite at step {_step} (learning rate too high?); stopped without saving. Last good checkpoint: {lastGood}");
+                    Log?.Invoke($"the weights became NaN or infinite at step {_step} (learning rate too high?); stopped without saving. Last good checkpoint: {LastGoodCheckpoint()}");
                     return TrainingOutcome.LossNotFinite;
                 }
                 SaveCheckpoint(Elapsed());
@@ -289,6 +286,8 @@ public sealed class Trainer : IDisposable
         }
         return TrainingOutcome.Completed;
     }
+
+    string LastGoodCheckpoint() => Checkpoint.Latest(_runDir) is string c ? Path.GetFileName(c) : "none (the run had not saved one yet)";
 
     bool WeightsAreFinite()
     {
