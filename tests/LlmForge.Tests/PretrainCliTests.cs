@@ -146,6 +146,24 @@ public sealed class PretrainCliTests : IDisposable
         Assert.Contains("model.safetensors: damaged", resumed.Stderr);
     }
 
+    [Fact]
+    public void ACheckpointHoldingAnotherModelIsRefusedOnResume()
+    {
+        var trained = CliRunner.Run(Run("swapped", "--max-steps", "2"));
+        Assert.True(trained.ExitCode == 0, trained.Stderr);
+        string checkpoint = Checkpoint.Latest(Path.Combine(_dir, "swapped"))!;
+        // Another model's weights, with checksums that agree with them: only the shapes can tell.
+        string weights = Path.Combine(checkpoint, "model.safetensors");
+        File.Copy(FixtureModel.HfSafetensors, weights, overwrite: true);
+        string checksums = Path.Combine(checkpoint, Checkpoint.ChecksumsFile);
+        var list = JsonNode.Parse(File.ReadAllText(checksums))!.AsObject();
+        list["model.safetensors"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(weights)));
+        File.WriteAllText(checksums, list.ToJsonString());
+        var resumed = CliRunner.Run("pretrain", "--resume", Path.Combine(_dir, "swapped"));
+        Assert.Equal(2, resumed.ExitCode);
+        Assert.Contains("'wpe.weight' has shape [64, 32], expected [16, 32]", resumed.Stderr);
+    }
+
     public static TheoryData<string[], string> BadInputs()
     {
         string emptyDir = Directory.CreateTempSubdirectory("llmforge-no-texts").FullName;
