@@ -10,6 +10,7 @@ root.Subcommands.Add(ModelCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(PretrainCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(EnvCommand.Create());
 
 var parsed = root.Parse(args);

@@ -16,14 +16,15 @@ static class EvalCommand
         var file = new Option<string>("--file") { Description = "a UTF-8 text file", Required = true };
         var contextLength = TextOptions.PositiveInt("--context-length", "tokens per window (at most the model's context length)");
         var batchSize = TextOptions.PositiveInt("--batch-size", "windows per forward pass (default 8)", 8);
+        var dtype = ModelOptions.DType("compute in fp32 (default) or keep bf16 / fp16 weights as they are");
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("eval", "Mean next-token loss and perplexity of a model on a text.") { model, config, file, contextLength, batchSize, threads, json };
+        var command = new Command("eval", "Mean next-token loss and perplexity of a model on a text.") { model, config, file, contextLength, batchSize, dtype, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             string text = TextFile.ReadUtf8(parse.GetValue(file)!);
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config));
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
             int length = parse.GetValue(contextLength);
             if (length > loaded.Config.ContextLength)
                 throw new BadInputException($"--context-length {length} is longer than the model's context of {loaded.Config.ContextLength}");

@@ -23,10 +23,11 @@ static partial class GenerateCommand
         var stopAtEnd = new Option<bool>("--stop-at-eos") { Description = "stop when the model writes <|endoftext|>" };
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context at every step" };
         var stream = new Option<bool>("--stream") { Description = "print text as it is generated" };
+        var dtype = ModelOptions.DType("compute in fp32 (default) or keep bf16 / fp16 weights as they are");
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
         var command = new Command("generate", "Continue a prompt with a model.")
-            { model, config, prompt, maxNew, temperature, topK, topP, seed, stopAtEnd, noCache, stream, threads, json };
+            { model, config, prompt, maxNew, temperature, topK, topP, seed, stopAtEnd, noCache, stream, dtype, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
@@ -42,7 +43,7 @@ static partial class GenerateCommand
                 UseKvCache = !parse.GetValue(noCache),
             }.Validated();
 
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config));
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
             CheckSpecialTokens(text, loaded.Tokenizer);
             if (parse.GetValue(stopAtEnd) && loaded.Tokenizer is Gpt2Tokenizer gpt2 && gpt2.EndOfTextId >= 0)
                 options = options with { StopTokenId = gpt2.EndOfTextId };

@@ -16,6 +16,21 @@ static class ModelOptions
         Description = "the model's config JSON (book keys or Hugging Face keys), for a .pth file with none beside it",
     };
 
+    public static Option<string> DType(string description) => new("--dtype")
+    {
+        Description = description,
+        DefaultValueFactory = _ => "fp32",
+    };
+
+    /// <summary>fp32, fp16 or bf16 as a libtorch dtype.</summary>
+    public static TorchSharp.torch.ScalarType ParseDType(string? name) => name switch
+    {
+        "fp32" or "float32" => TorchSharp.torch.ScalarType.Float32,
+        "fp16" or "float16" => TorchSharp.torch.ScalarType.Float16,
+        "bf16" or "bfloat16" => TorchSharp.torch.ScalarType.BFloat16,
+        _ => throw new BadInputException($"--dtype {name}: expected fp32, fp16 or bf16"),
+    };
+
     public static Option<int> Threads() => new("--threads") { Description = "libtorch threads (default: libtorch's choice)" };
 
     public static void ApplyThreads(int threads)

@@ -1,6 +1,8 @@
 using LlmForge.Model;
 using LlmForge.Text;
 using LlmForge.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LlmForge.Interop;
 
@@ -18,9 +20,13 @@ public sealed record LoadedModel(GptModel Model, GptConfig Config, ITokenizer To
 /// </summary>
 public static class ModelLoader
 {
-    public static LoadedModel Load(string spec, string? configPath = null)
+    /// <param name="spec">the model, as the <c>--model</c> option takes it.</param>
+    /// <param name="configPath">its config, for weights without one beside them.</param>
+    /// <param name="dtype">the dtype to compute in: fp32 (default) whatever the file holds, or bf16/fp16 to keep half the memory.</param>
+    public static LoadedModel Load(string spec, string? configPath = null, ScalarType dtype = ScalarType.Float32)
     {
         string? weights = null;
+        spec = Gpt2Cache.Resolve(spec);
         if (Directory.Exists(spec))
         {
             // A training run stands for its newest checkpoint.
@@ -55,6 +61,7 @@ public static class ModelLoader
             throw;
         }
         model.eval();
+        if (dtype != ScalarType.Float32) model.to(dtype);
         return new LoadedModel(model, config, TokenizerOf(configPath), weights, layout.Name);
     }
 
