@@ -6,11 +6,15 @@ switch (which)
 {
     case "tokenize":
         return TokenizerBenchmark.Run(args[1..]);
+    case "load":
+        return LoadMemoryBenchmark.Run(args[1..]);
+    case "load-child":
+        return LoadMemoryBenchmark.Child(args[1]);
     case "train":
         return TrainingBenchmark.Run(args[1..]);
     case "generate":
         return GenerationBenchmark.Run(args[1..]);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train, load");
         return 2;
 }

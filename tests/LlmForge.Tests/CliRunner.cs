@@ -18,17 +18,23 @@ static class CliRunner
     }
 
     /// <summary>Starts llmforge without waiting; the caller reads, signals or kills it.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(args, null);
+
+    /// <summary>Starts llmforge with extra environment variables.</summary>
+    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         start.ArgumentList.Add(CliDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         return Process.Start(start)!;
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Run(args, null);
+
+    public static Result Run(string[] args, IReadOnlyDictionary<string, string>? environment)
     {
-        using var process = Start(args);
+        using var process = Start(args, environment);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -16,4 +16,7 @@ public interface IWeightSource : IDisposable
 
     /// <summary>A new tensor the caller disposes.</summary>
     Tensor Read(string name);
+
+    /// <summary>Reads the tensor straight into <paramref name="destination"/>: contiguous, same dtype, same number of elements.</summary>
+    void ReadInto(string name, Tensor destination);
 }

@@ -48,6 +48,13 @@ public sealed class PthStateDict : IWeightSource
 
     public Tensor Read(string name) => _tensors[name].clone();
 
+    public void ReadInto(string name, Tensor destination)
+    {
+        using var noGrad = no_grad();
+        using var source = _tensors[name].view(destination.shape);
+        destination.copy_(source);
+    }
+
     public void Dispose()
     {
         foreach (var tensor in _tensors.Values) tensor.Dispose();

@@ -51,19 +51,33 @@ public sealed class SafeTensorsFile : IWeightSource
     /// <summary>A new tensor with the stored dtype and shape.</summary>
     public Tensor Read(string name)
     {
-        var (dtype, shape, begin, end) = _entries[name];
-        var tensor = empty(shape, dtype);
+        var tensor = empty(_entries[name].Shape, _entries[name].DType);
+        try
+        {
+            ReadInto(name, tensor);
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+        return tensor;
+    }
+
+    public void ReadInto(string name, Tensor destination)
+    {
+        var (dtype, _, begin, end) = _entries[name];
+        if (destination.dtype != dtype || !destination.is_contiguous() || destination.numel() * ElementSize(dtype) != end - begin)
+            throw new ArgumentException($"tensor '{name}' cannot be read into a {destination.dtype} tensor of shape [{string.Join(", ", destination.shape)}]");
         try
         {
             _stream.Position = _dataStart + begin;
-            _stream.ReadExactly(tensor.bytes[..checked((int)(end - begin))]);
+            _stream.ReadExactly(destination.bytes[..checked((int)(end - begin))]);
         }
         catch (Exception e) when (e is EndOfStreamException or OverflowException)
         {
-            tensor.Dispose();
             throw new BadInputException($"{Path}: tensor '{name}' could not be read whole ({e.Message})");
         }
-        return tensor;
     }
 
     void ReadHeader(out long dataStart)

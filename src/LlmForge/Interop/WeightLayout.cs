@@ -10,7 +10,11 @@ namespace LlmForge.Interop;
 /// </summary>
 public abstract class WeightLayout
 {
-    public sealed record Mapping(string Source, long[] SourceShape, Func<Tensor, Tensor> Transform);
+    public sealed record Mapping(string Source, long[] SourceShape, Func<Tensor, Tensor> Transform)
+    {
+        /// <summary>The stored tensor is the parameter as it is: it can be read straight into it.</summary>
+        public bool IsDirect => Transform == Same;
+    }
 
     public abstract string Name { get; }
 
@@ -30,7 +34,7 @@ public abstract class WeightLayout
         throw new BadInputException($"{source.Path}: not GPT weights (no tok_emb.weight, wte.weight or transformer.wte.weight among its {source.Names.Count} tensors)");
     }
 
-    static Tensor Same(Tensor t) => t;
+    static readonly Func<Tensor, Tensor> Same = t => t;
 
     /// <summary>The book's state-dict names, tensors as they are.</summary>
     public sealed class Book : WeightLayout

@@ -15,8 +15,10 @@ public static class WeightLoader
         var config = model.Config;
         var problems = new List<string>();
         var used = new HashSet<string>(StringComparer.Ordinal);
-        string? cachedName = null;
-        Tensor? cached = null;
+        // Tensors that need reshaping go through one scratch buffer, sized for the largest of them,
+        // so that loading holds the model plus at most one tensor: never two copies of the weights.
+        Tensor? scratch = null;
+        string? scratchHolds = null;
         try
         {
             using var noGrad = no_grad();
@@ -30,30 +32,44 @@ public static class WeightLoader
                 }
                 used.Add(mapping.Source);
                 long[] shape = source.Shape(mapping.Source);
+                var dtype = source.DType(mapping.Source);
                 if (!shape.SequenceEqual(mapping.SourceShape))
                 {
                     problems.Add($"tensor '{mapping.Source}' has shape {Show(shape)}, expected {Show(mapping.SourceShape)}");
                     continue;
                 }
-                if (!source.DType(mapping.Source).IsFloatingPoint())
+                if (!dtype.IsFloatingPoint())
                 {
-                    problems.Add($"tensor '{mapping.Source}' has dtype {source.DType(mapping.Source)}, expected a floating-point type");
+                    problems.Add($"tensor '{mapping.Source}' has dtype {dtype}, expected a floating-point type");
                     continue;
                 }
-                // c_attn feeds three parameters: read it once.
-                if (cachedName != mapping.Source)
+                if (problems.Count > 0) continue; // keep checking, stop reading
+                if (mapping.IsDirect && dtype == parameter.dtype)
                 {
-                    cached?.Dispose();
-                    cached = source.Read(mapping.Source);
-                    cachedName = mapping.Source;
+                    source.ReadInto(mapping.Source, parameter);
+                    continue;
                 }
-                using var value = mapping.Transform(cached!);
+                long elements = shape.Aggregate(1L, (a, d) => a * d);
+                if (scratch is null || scratch.dtype != dtype || scratch.numel() < elements)
+                {
+                    scratch?.Dispose();
+                    scratch = empty(LargestOfDType(model, source, layout, dtype), dtype);
+                    scratchHolds = null;
+                }
+                using var view = scratch.narrow(0, 0, elements).view(shape);
+                // c_attn feeds three parameters: read it once.
+                if (scratchHolds != mapping.Source)
+                {
+                    source.ReadInto(mapping.Source, view);
+                    scratchHolds = mapping.Source;
+                }
+                using var value = mapping.Transform(view);
                 parameter.copy_(value);
             }
         }
         finally
         {
-            cached?.Dispose();
+            scratch?.Dispose();
         }
         foreach (var name in source.Names.Where(n => !used.Contains(n) && !layout.IsIgnored(n)).Order())
             problems.Add($"unexpected tensor '{name}' (shape {Show(source.Shape(name))})");
@@ -63,6 +79,13 @@ public static class WeightLoader
             throw new BadInputException($"{source.Path}: does not fit the model ({config.NLayers} layers, {config.EmbDim} dims, {config.VocabSize} tokens): {string.Join("; ", problems.Take(5))}{more}");
         }
     }
+
+    /// <summary>Elements of the largest tensor of <paramref name="dtype"/> that goes through the scratch buffer.</summary>
+    static long LargestOfDType(GptModel model, IWeightSource source, WeightLayout layout, ScalarType dtype) =>
+        model.named_parameters()
+            .Select(p => layout.Map(p.name, p.parameter.shape, model.Config))
+            .Where(m => source.Names.Contains(m.Source) && source.DType(m.Source) == dtype)
+            .Max(m => source.Shape(m.Source).Aggregate(1L, (a, d) => a * d));
 
     static string Show(long[] shape) => $"[{string.Join(", ", shape)}]";
 
