@@ -68,6 +68,26 @@ public class ModelCliTests
         }
     }
 
+    [Fact]
+    public void ExportWritesAModelThatLoadsBackIdentically()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "llmforge-cli-export-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var exported = Json(CliRunner.Run("export", "--model", FixtureModel.BookPth, "--config", FixtureModel.BookConfig, "--format", "hf", "--out", dir, "--dtype", "fp16", "--json"));
+            Assert.Equal("fp16", exported.GetProperty("dtype").GetString());
+            var json = Json(CliRunner.Run("generate", "--model", dir, "--prompt", "Every effort moves you", "--max-new-tokens", "5", "--json"));
+            Assert.Equal(FixtureModel.Ints("greedy_20")[..9], json.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
+            var again = CliRunner.Run("export", "--model", FixtureModel.Dir, "--out", dir);
+            Assert.Equal(2, again.ExitCode);
+            Assert.Contains("--overwrite", again.Stderr);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
     public static TheoryData<string[], string> BadInputs()
     {
         string notModel = Path.Combine(Path.GetTempPath(), "llmforge-not-a-model.txt");
@@ -88,6 +108,10 @@ public class ModelCliTests
             { ["eval", "--model", FixtureModel.Dir, "--file", TestPaths.Verdict, "--context-length", "65"], "longer than the model's context of 64" },
             { ["model", "info", "--preset", "gpt5"], "unknown preset 'gpt5'" },
             { ["model", "info"], "exactly one of" },
+            { ["export", "--model", FixtureModel.Dir, "--out", "/tmp/llmforge-never", "--format", "gguf"], "only hf" },
+            { ["export", "--model", FixtureModel.Dir, "--out", "/tmp/llmforge-never", "--dtype", "fp8"], "expected fp32, fp16 or bf16" },
+            { ["generate", "--model", "gpt2-355M", "--prompt", "hi"], "gpt2-355M is not downloaded" },
+            { ["download", "gpt2", "--size", "7B"], "--size 7B" },
         };
     }
 

@@ -35,12 +35,44 @@ public sealed class WeightLoadingTests : IDisposable
     }
 
     [Fact]
+    public void TransformerPrefixAndAnUntiedLmHeadLoad()
+    {
+        // transformers' own save_pretrained writes "transformer."-prefixed names and may add lm_head.weight.
+        string dir = ModifiedFixture(t => t.Select(x => ("transformer." + x.Name, x.Tensor))
+            .Append(("lm_head.weight", t.Single(x => x.Name == "wte.weight").Tensor * 2)).ToList());
+        using var loaded = ModelLoader.Load(dir);
+        using var original = ModelLoader.Load(FixtureModel.Dir);
+        Assert.True(loaded.Model.tok_emb.weight!.allclose(original.Model.tok_emb.weight!, rtol: 0, atol: 0));
+        using var doubled = original.Model.tok_emb.weight! * 2;
+        Assert.True(loaded.Model.out_head.weight!.allclose(doubled, rtol: 0, atol: 0));
+    }
+
+    [Fact]
     public void MisShapedTensorNamesItAndBothShapes()
     {
         string dir = ModifiedFixture(t => t.Select(x => x.Name == "h.0.attn.c_proj.weight" ? (x.Name, zeros(32, 31)) : x).ToList());
         var error = Assert.Throws<BadInputException>(() => ModelLoader.Load(dir));
         Assert.Contains("model.safetensors", error.Message);
         Assert.Contains("'h.0.attn.c_proj.weight' has shape [32, 31], expected [32, 32]", error.Message);
+    }
+
+    [Fact]
+    public void ATensorOfTheWrongDtypeIsNamed()
+    {
+        string dir = ModifiedFixture(t => t.Select(x => x.Name == "h.1.mlp.c_fc.bias" ? (x.Name, zeros(128, ScalarType.Int32)) : x).ToList());
+        var error = Assert.Throws<BadInputException>(() => ModelLoader.Load(dir));
+        Assert.Contains("'h.1.mlp.c_fc.bias' has dtype Int32, expected a floating-point type", error.Message);
+    }
+
+    [Fact]
+    public void HeaderOffsetsPastTheEndAreRejected()
+    {
+        // A well-formed header whose tensor claims bytes the file does not have.
+        string path = Path.Combine(_dir, "offsets.safetensors");
+        byte[] header = System.Text.Encoding.UTF8.GetBytes("""{"wte.weight":{"dtype":"F32","shape":[4,2],"data_offsets":[0,32]}}""");
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)header.Length), .. header, .. new byte[16]]);
+        var error = Assert.Throws<BadInputException>(() => SafeTensorsFile.Open(path).Dispose());
+        Assert.Contains("'wte.weight' has data offsets [0, 32) outside the 16 data bytes", error.Message);
     }
 
     [Fact]
