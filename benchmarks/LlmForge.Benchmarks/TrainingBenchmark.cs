@@ -31,7 +31,7 @@ static class TrainingBenchmark
         using var model = new GptModel(GptConfig.Preset(preset) with { DropRate = 0 });
         model.train();
         long parameters = model.ParameterCount();
-        using var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), lr: 1e-4, weightDecay: 0.1);
+        using var optimizer = AdamW.For(model, lr: 1e-4, weightDecay: 0.1);
         var random = new SplitMix64(7);
         long[] RandomTokens() => Enumerable.Range(0, batch * context).Select(_ => (long)random.NextInt(50257)).ToArray();
 
@@ -77,7 +77,7 @@ static class TrainingBenchmark
         var config = new GptConfig { VocabSize = 50257, ContextLength = 32, EmbDim = 64, NHeads = 4, NLayers = 2, DropRate = 0.1 };
         using var model = new GptModel(config);
         model.train();
-        using var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), lr: 1e-4);
+        using var optimizer = AdamW.For(model, lr: 1e-4);
         var random = new SplitMix64(9);
         var resident = new SortedDictionary<int, double>();
         for (int step = 1; step <= 1000; step++)

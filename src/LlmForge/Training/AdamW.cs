@@ -25,6 +25,10 @@ public sealed class AdamW : IDisposable
         Eps = eps;
     }
 
+    /// <summary>AdamW over every parameter of <paramref name="model"/>, as the book's <c>AdamW(model.parameters(), ...)</c>.</summary>
+    public static AdamW For(nn.Module model, double lr, double weightDecay = 0.01) =>
+        new(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), lr, weightDecay);
+
     public double LearningRate { get; set; }
     public double WeightDecay { get; }
     public double Beta1 { get; }

@@ -68,7 +68,7 @@ public sealed class Trainer : IDisposable
             throw new BadInputException($"{options.Data}: {_train.Dataset.Count} windows make no full step of {options.BatchSize} × {options.GradAccumulation} batches; lower --batch-size or --grad-accumulation");
         TotalSteps = options.MaxSteps ?? (long)(options.Epochs ?? 1) * _stepsPerEpoch;
         _schedule = new LearningRateSchedule(options.Lr, options.WarmupSteps, options.InitialLr, options.MinLr);
-        _optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), options.Lr, options.WeightDecay);
+        _optimizer = AdamW.For(model, options.Lr, options.WeightDecay);
     }
 
     public long TotalSteps { get; }
