@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LlmForge.Generation;
 using LlmForge.Model;
 using static TorchSharp.torch;
@@ -6,9 +5,8 @@ using static TorchSharp.torch;
 namespace LlmForge.Benchmarks;
 
 /// <summary>
-/// Tokens per second of greedy generation for a GPT model with random weights (default gpt2-small),
-/// with the KV cache and without it, in the same run; then resident memory across repeated
-/// generations, which must not grow.
+/// <c>llmforge bench generate</c>'s figures (with and without the KV cache), then resident memory
+/// across repeated generations, which must not grow.
 /// </summary>
 static class GenerationBenchmark
 {
@@ -18,25 +16,17 @@ static class GenerationBenchmark
         int promptTokens = args.Length > 1 ? int.Parse(args[1]) : 10;
         int newTokens = args.Length > 2 ? int.Parse(args[2]) : 200;
         int repeats = args.Length > 3 ? int.Parse(args[3]) : 5;
+        var config = GptConfig.Preset(preset);
+        Console.WriteLine($"{preset}, {promptTokens}-token prompt, {newTokens} new tokens, greedy, {get_num_threads()} threads");
+        var speed = GenerationSpeedBenchmark.Run(config, promptTokens, newTokens);
+        Console.WriteLine($"with KV cache     {speed.TokensPerSecond,8:F1} tokens/s");
+        Console.WriteLine($"without KV cache  {speed.TokensPerSecondNoCache,8:F1} tokens/s");
+        Console.WriteLine($"speedup           {speed.Speedup,8:F2}x");
+
         manual_seed(123);
-        using var model = new GptModel(GptConfig.Preset(preset));
+        using var model = new GptModel(config);
         model.eval();
         int[] prompt = Enumerable.Range(1000, promptTokens).ToArray();
-        Console.WriteLine($"{preset}, {promptTokens}-token prompt, {newTokens} new tokens, greedy, {get_num_threads()} threads");
-
-        double Rate(bool cache)
-        {
-            var options = new GenerationOptions { MaxNewTokens = newTokens, UseKvCache = cache };
-            TextGenerator.Generate(model, prompt, options with { MaxNewTokens = 3 }).Count(); // warm-up
-            var clock = Stopwatch.StartNew();
-            int produced = TextGenerator.Generate(model, prompt, options).Count();
-            return produced / clock.Elapsed.TotalSeconds;
-        }
-        double withCache = Rate(true), withoutCache = Rate(false);
-        Console.WriteLine($"with KV cache     {withCache,8:F1} tokens/s");
-        Console.WriteLine($"without KV cache  {withoutCache,8:F1} tokens/s");
-        Console.WriteLine($"speedup           {withCache / withoutCache,8:F2}x");
-
         var rss = new List<double>();
         for (int i = 0; i < repeats; i++)
         {
@@ -47,6 +37,4 @@ static class GenerationBenchmark
         Console.WriteLine($"growth from first to last: {rss[^1] - rss[0]:F0} MB ({(rss[^1] / rss[0] - 1) * 100:F1}%)");
         return 0;
     }
-
-
 }

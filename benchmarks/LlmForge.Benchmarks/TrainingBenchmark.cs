@@ -7,10 +7,8 @@ using static TorchSharp.torch;
 namespace LlmForge.Benchmarks;
 
 /// <summary>
-/// Training speed of gpt2-small at batch 4, context 64 (llm.c's CPU quick start) on random tokens:
-/// milliseconds per step (forward, backward, AdamW), tokens per second, and the achieved FLOP rate
-/// (6 × parameters × tokens) as a fraction of a large fp32 matrix product's rate measured in the
-/// same run. Then resident memory of a small model's training after 100 and 1,000 steps.
+/// Resident memory of a small model's training over 1,000 steps, then <c>llmforge bench train</c>'s
+/// figures for gpt2-small at batch 4, context 64 (llm.c's CPU quick start).
 /// </summary>
 static class TrainingBenchmark
 {
@@ -24,50 +22,14 @@ static class TrainingBenchmark
 
         // The small model first, so that its memory is not measured on top of the large one's.
         MemoryOverTime();
-        double matmul = MatmulGflops();
-        Console.WriteLine($"fp32 matmul (2048³): {matmul:F1} GFLOP/s");
-
-        manual_seed(123);
-        using var model = new GptModel(GptConfig.Preset(preset) with { DropRate = 0 });
-        model.train();
-        long parameters = model.ParameterCount();
-        using var optimizer = AdamW.For(model, lr: 1e-4, weightDecay: 0.1);
-        var random = new SplitMix64(7);
-        long[] RandomTokens() => Enumerable.Range(0, batch * context).Select(_ => (long)random.NextInt(50257)).ToArray();
-
-        var times = new List<double>();
-        for (int step = 0; step < steps + 2; step++)
-        {
-            var batchData = new TokenBatch(RandomTokens(), RandomTokens(), batch, context);
-            var clock = Stopwatch.StartNew();
-            using (var scope = NewDisposeScope())
-            {
-                optimizer.ZeroGrad();
-                var loss = Loss.CalcLossBatch(model, batchData.InputTensor(), batchData.TargetTensor());
-                loss.backward();
-                optimizer.Step();
-            }
-            if (step >= 2) times.Add(clock.Elapsed.TotalSeconds);
-        }
-        double median = Measure.Median([.. times]);
-        double tokens = batch * context;
-        double achieved = 6.0 * parameters * tokens / median / 1e9;
-        Console.WriteLine($"parameters: {parameters:N0}");
-        Console.WriteLine($"ms per step: median {median * 1000:F0}, min {times.Min() * 1000:F0}, max {times.Max() * 1000:F0}");
-        Console.WriteLine($"tokens per second: {tokens / median:F0}");
-        Console.WriteLine($"achieved: {achieved:F1} GFLOP/s = {achieved / matmul:F2} of the matmul rate (MFU)");
-        Console.WriteLine($"peak resident memory: {PeakResidentMegabytes():F0} MB");
+        var r = TrainStepBenchmark.Run(GptConfig.Preset(preset), batch, context, steps);
+        Console.WriteLine($"fp32 matmul (2048³): {r.MatmulGflops:F1} GFLOP/s");
+        Console.WriteLine($"parameters: {r.Parameters:N0}");
+        Console.WriteLine($"ms per step: median {r.MsPerStepMedian:F0}, min {r.MsPerStepMin:F0}, max {r.MsPerStepMax:F0}");
+        Console.WriteLine($"tokens per second: {r.TokensPerSecond:F0}");
+        Console.WriteLine($"achieved: {r.AchievedGflops:F1} GFLOP/s = {r.Mfu:F2} of the matmul rate (MFU)");
+        Console.WriteLine($"peak resident memory: {r.PeakResidentMegabytes:F0} MB");
         return 0;
-    }
-
-    static double MatmulGflops()
-    {
-        const int n = 2048;
-        using var a = randn(n, n);
-        using var b = randn(n, n);
-        for (int i = 0; i < 2; i++) matmul(a, b).Dispose();
-        var times = Measure.Seconds(() => matmul(a, b).Dispose(), 0, 7);
-        return 2.0 * n * n * n / Measure.Median(times) / 1e9;
     }
 
     /// <summary>A small model trained for 1,000 steps: memory must stay flat (within 5% between step 100 and 1,000).</summary>
@@ -96,13 +58,5 @@ static class TrainingBenchmark
         }
         Console.WriteLine($"small model, resident MB every 100 steps: {string.Join(", ", resident.Values.Select(v => v.ToString("F0")))}");
         Console.WriteLine($"after 1,000 steps against after 100: {(resident[1000] / resident[100] - 1) * 100:+0.0;-0.0}%");
-    }
-
-
-
-    static double PeakResidentMegabytes()
-    {
-        using var process = Process.GetCurrentProcess();
-        return process.PeakWorkingSet64 / 1048576.0;
     }
 }

@@ -12,6 +12,7 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(EnvCommand.Create());
 
 var parsed = root.Parse(args);

@@ -1,0 +1,100 @@
+using System.CommandLine;
+using LlmForge.Benchmarks;
+using LlmForge.Data;
+using LlmForge.Model;
+
+namespace LlmForge.Cli.Commands;
+
+/// <summary><c>llmforge bench</c>: speed on this machine, each figure beside a baseline measured in the same run.</summary>
+static class BenchCommand
+{
+    public static Command Create() => new("bench", "Measure training, generation and tokenizer speed here.") { Train(), Generate(), Tokenize() };
+
+    static GptConfig ConfigFrom(string? preset, string? config) =>
+        config != null ? GptConfig.Load(config) : GptConfig.Preset(preset ?? "gpt2-small");
+
+    static Command Train()
+    {
+        var preset = new Option<string>("--preset") { Description = "model size (default gpt2-small)" };
+        var config = new Option<string>("--config") { Description = "a model config JSON instead of a preset" };
+        var batchSize = TextOptions.PositiveInt("--batch-size", "windows per step (default 4)", 4);
+        var contextLength = TextOptions.PositiveInt("--context-length", "tokens per window (default 64)", 64);
+        var steps = TextOptions.PositiveInt("--steps", "timed steps after 2 warm-up steps (default 10)", 10);
+        var dtype = ModelOptions.DType("fp32 (default); bf16 mixed precision is not implemented yet");
+        var threads = ModelOptions.Threads();
+        var json = TextOptions.Json();
+        var command = new Command("train", "Time training steps (forward, backward, AdamW) on random tokens.") { preset, config, batchSize, contextLength, steps, dtype, threads, json };
+        command.SetAction(parse => Cli.Run(() =>
+        {
+            ModelOptions.ApplyThreads(parse.GetValue(threads));
+            if (ModelOptions.ParseDType(parse.GetValue(dtype)) != TorchSharp.torch.ScalarType.Float32)
+                throw new BadInputException("--dtype: only fp32 training is implemented so far");
+            var r = TrainStepBenchmark.Run(ConfigFrom(parse.GetValue(preset), parse.GetValue(config)),
+                parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps));
+            if (parse.GetValue(json))
+            {
+                Cli.WriteJson(new
+                {
+                    ms_per_step_median = Math.Round(r.MsPerStepMedian, 1),
+                    ms_per_step_min = Math.Round(r.MsPerStepMin, 1),
+                    ms_per_step_max = Math.Round(r.MsPerStepMax, 1),
+                    tokens_per_second = Math.Round(r.TokensPerSecond, 1),
+                    achieved_gflops = Math.Round(r.AchievedGflops, 1),
+                    matmul_gflops = Math.Round(r.MatmulGflops, 1),
+                    mfu = Math.Round(r.Mfu, 3),
+                    parameters = r.Parameters,
+                    peak_resident_mb = Math.Round(r.PeakResidentMegabytes),
+                });
+                return Cli.ExitOk;
+            }
+            Console.Out.WriteLine($"{r.Parameters:N0} parameters, {TorchSharp.torch.get_num_threads()} threads");
+            Console.Out.WriteLine($"ms per step     median {r.MsPerStepMedian:F0}  (min {r.MsPerStepMin:F0}, max {r.MsPerStepMax:F0})");
+            Console.Out.WriteLine($"tokens/s        {r.TokensPerSecond:F0}");
+            Console.Out.WriteLine($"achieved        {r.AchievedGflops:F1} GFLOP/s");
+            Console.Out.WriteLine($"fp32 matmul     {r.MatmulGflops:F1} GFLOP/s (measured now)");
+            Console.Out.WriteLine($"MFU             {r.Mfu:F2}");
+            Console.Out.WriteLine($"peak memory     {r.PeakResidentMegabytes:N0} MB");
+            return Cli.ExitOk;
+        }));
+        return command;
+    }
+
+    static Command Generate()
+    {
+        var preset = new Option<string>("--preset") { Description = "model size (default gpt2-small)" };
+        var config = new Option<string>("--config") { Description = "a model config JSON instead of a preset" };
+        var promptTokens = TextOptions.PositiveInt("--prompt-tokens", "prompt length (default 10)", 10);
+        var newTokens = TextOptions.PositiveInt("--new-tokens", "tokens to generate (default 200)", 200);
+        var threads = ModelOptions.Threads();
+        var json = TextOptions.Json();
+        var command = new Command("generate", "Greedy generation speed with and without the KV cache (random weights).") { preset, config, promptTokens, newTokens, threads, json };
+        command.SetAction(parse => Cli.Run(() =>
+        {
+            ModelOptions.ApplyThreads(parse.GetValue(threads));
+            var r = GenerationSpeedBenchmark.Run(ConfigFrom(parse.GetValue(preset), parse.GetValue(config)), parse.GetValue(promptTokens), parse.GetValue(newTokens));
+            if (parse.GetValue(json))
+                Cli.WriteJson(new { tokens_per_second = Math.Round(r.TokensPerSecond, 2), tokens_per_second_no_cache = Math.Round(r.TokensPerSecondNoCache, 2), speedup = Math.Round(r.Speedup, 2) });
+            else
+                Console.Out.WriteLine($"with KV cache {r.TokensPerSecond:F1} tokens/s, without {r.TokensPerSecondNoCache:F1} tokens/s: {r.Speedup:F2}x");
+            return Cli.ExitOk;
+        }));
+        return command;
+    }
+
+    static Command Tokenize()
+    {
+        var file = new Option<string>("--file") { Description = "a UTF-8 text file", Required = true };
+        var json = TextOptions.Json();
+        var command = new Command("tokenize", "GPT-2 encoding speed against Microsoft.ML.Tokenizers.") { file, json };
+        command.SetAction(parse => Cli.Run(() =>
+        {
+            var r = TokenizerSpeedBenchmark.Run(TextFile.ReadUtf8(parse.GetValue(file)!));
+            if (parse.GetValue(json))
+                Cli.WriteJson(new { tokens_per_second = Math.Round(r.TokensPerSecond), reference_tokens_per_second = Math.Round(r.ReferenceTokensPerSecond), ratio = Math.Round(r.Ratio, 2) });
+            else
+                Console.Out.WriteLine($"{r.TokensPerSecond:N0} tokens/s against Microsoft.ML.Tokenizers' {r.ReferenceTokensPerSecond:N0}: {r.Ratio:F2}x ({r.Tokens:N0} identical ids)");
+            return Cli.ExitOk;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using LlmForge.Data;
+using LlmForge.Model;
+using LlmForge.Training;
+using static TorchSharp.torch;
+
+namespace LlmForge.Benchmarks;
+
+/// <summary>What <see cref="TrainStepBenchmark"/> measured (the JSON of <c>llmforge bench train</c>).</summary>
+public sealed record TrainStepResult(
+    double MsPerStepMedian, double MsPerStepMin, double MsPerStepMax, double TokensPerSecond,
+    double AchievedGflops, double MatmulGflops, double Mfu, long Parameters, double PeakResidentMegabytes);
+
+/// <summary>
+/// Training steps (forward, backward, AdamW) on random tokens, timed after warm-up. FLOPs per step
+/// count 6 × parameters × tokens (output head included) plus the attention's 12 × layers × T × emb
+/// per token; MFU divides the achieved rate by a large fp32 matrix product's rate from the same run.
+/// </summary>
+public static class TrainStepBenchmark
+{
+    public static TrainStepResult Run(GptConfig config, int batchSize, int contextLength, int steps = 10, int warmups = 2)
+    {
+        if (contextLength > config.ContextLength)
+            throw new BadInputException($"--context-length {contextLength} is longer than the model's context of {config.ContextLength}");
+        double matmul = Timing.MatmulGflops();
+        manual_seed(123);
+        using var model = new GptModel(config with { DropRate = 0 });
+        model.train();
+        using var optimizer = AdamW.For(model, lr: 1e-4, weightDecay: 0.1);
+        var random = new SplitMix64(7);
+        long[] Tokens() => Enumerable.Range(0, batchSize * contextLength).Select(_ => (long)random.NextInt(config.VocabSize)).ToArray();
+
+        var times = new List<double>();
+        for (int step = 0; step < warmups + steps; step++)
+        {
+            var batch = new TokenBatch(Tokens(), Tokens(), batchSize, contextLength);
+            var clock = Stopwatch.StartNew();
+            using (NewDisposeScope())
+            {
+                optimizer.ZeroGrad();
+                Loss.CalcLossBatch(model, batch.InputTensor(), batch.TargetTensor()).backward();
+                optimizer.Step();
+            }
+            if (step >= warmups) times.Add(clock.Elapsed.TotalSeconds);
+        }
+        long parameters = model.ParameterCount();
+        double tokens = batchSize * contextLength;
+        double flopsPerToken = 6.0 * parameters + 12.0 * config.NLayers * contextLength * config.EmbDim;
+        double median = Timing.Median(times);
+        double achieved = flopsPerToken * tokens / median / 1e9;
+        using var process = Process.GetCurrentProcess();
+        return new TrainStepResult(median * 1000, times.Min() * 1000, times.Max() * 1000, tokens / median,
+            achieved, matmul, achieved / matmul, parameters, process.PeakWorkingSet64 / 1048576.0);
+    }
+}
