@@ -58,7 +58,7 @@ public class DataLoaderTests
     {
         var dataset = new GptDataset(VerdictIds, 4, 4);
         var loader = new DataLoader(dataset, 2, shuffle: true, seed: 123);
-        int[] epoch0 = loader.Order(0);
+        var epoch0 = loader.Order(0);
         Assert.Equal(Enumerable.Range(0, dataset.Count), epoch0.Order());
         Assert.NotEqual(Enumerable.Range(0, dataset.Count), epoch0);
         Assert.Equal(epoch0, new DataLoader(dataset, 2, shuffle: true, seed: 123).Order(0));

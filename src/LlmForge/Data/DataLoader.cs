@@ -28,20 +28,25 @@ public sealed class DataLoader
     public int Count => _dropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
 
     /// <summary>The order of windows in <paramref name="epoch"/>: 0, 1, 2, ... or a seeded shuffle.</summary>
-    public int[] Order(int epoch)
+    public IReadOnlyList<int> Order(int epoch)
     {
+        // The trainer asks once per step; shuffle each epoch once.
+        if (_lastOrder is { } last && last.Epoch == epoch) return last.Order;
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
         if (_shuffle) new SplitMix64(_seed, (ulong)epoch).Shuffle(order);
+        _lastOrder = (epoch, order);
         return order;
     }
+
+    (int Epoch, int[] Order)? _lastOrder;
 
     /// <summary>The batches of <paramref name="epoch"/>, from batch <paramref name="skip"/> on.</summary>
     public IEnumerable<TokenBatch> Batches(int epoch = 0, int skip = 0)
     {
-        int[] order = Order(epoch);
+        var order = Order(epoch);
         for (int b = skip; b < Count; b++)
         {
-            int rows = Math.Min(BatchSize, order.Length - b * BatchSize);
+            int rows = Math.Min(BatchSize, order.Count - b * BatchSize);
             int n = Dataset.MaxLength;
             var inputs = new long[rows * n];
             var targets = new long[rows * n];
