@@ -123,44 +123,58 @@ public sealed class Trainer : IDisposable
         if (!Directory.Exists(runDir)) throw new BadInputException($"{runDir}: no such run directory");
         string checkpoint = Checkpoint.Latest(runDir) ?? throw new BadInputException($"{runDir}: the run has no checkpoint to resume from");
         Checkpoint.Verify(checkpoint);
+        string statePath = Path.Combine(checkpoint, "trainer_state.json");
         JsonObject state;
         TrainerOptions options;
         try
         {
-            state = JsonNode.Parse(File.ReadAllText(Path.Combine(checkpoint, "trainer_state.json")))!.AsObject();
-            options = state["options"].Deserialize<TrainerOptions>(TrainerOptions.Json)!.Validated();
+            state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new JsonException("not a JSON object");
+            options = state["options"].Deserialize<TrainerOptions>(TrainerOptions.Json) ?? throw new JsonException("no options");
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FileNotFoundException)
+        catch (Exception e) when (e is JsonException or FileNotFoundException)
         {
-            throw new BadInputException($"{checkpoint}: trainer_state.json is missing or damaged ({e.Message})");
+            throw new BadInputException($"{statePath}: missing or damaged ({e.Message})");
         }
+        options.Validated();
+        long Field(string name) => state[name] is JsonValue value && value.TryGetValue(out long number) ? number
+            : throw new BadInputException($"{statePath}: no integer '{name}'");
+
         var (tokenizer, tokenizerSpec) = LoadTokenizer(options.Tokenizer);
         var data = PretrainingData.Load(options.Data, tokenizer, options.ValFraction);
-        if (data.TrainIds.Length != state["train_tokens"]?.GetValue<int>() || data.ValIds.Length != state["val_tokens"]?.GetValue<int>())
-            throw new BadInputException($"{options.Data}: the data changed since the run started ({data.TrainIds.Length} training tokens now, {state["train_tokens"]} then)");
-        var loaded = ModelLoader.Load(checkpoint);
-        var model = loaded.Model;
-        if (options.Dropout is double rate && rate != model.Config.DropRate)
-            throw new BadInputException($"{checkpoint}: its config has drop_rate {model.Config.DropRate}, the run's options {rate}");
-        var trainer = new Trainer(options, runDir, model, tokenizer, tokenizerSpec, data);
-        using (var optimizerState = SafeTensorsFile.Open(Path.Combine(checkpoint, "optimizer.safetensors")))
+        if (data.TrainIds.Length != Field("train_tokens") || data.ValIds.Length != Field("val_tokens"))
+            throw new BadInputException($"{options.Data}: the data changed since the run started ({data.TrainIds.Length} training tokens now, {Field("train_tokens")} then)");
+        var model = ModelLoader.Load(checkpoint).Model;
+        Trainer? trainer = null;
+        try
         {
-            var tensors = new List<Tensor>();
-            trainer._optimizer.LoadState(name =>
+            if (options.Dropout is double rate && rate != model.Config.DropRate)
+                throw new BadInputException($"{checkpoint}: its config has drop_rate {model.Config.DropRate}, the run's options {rate}");
+            trainer = new Trainer(options, runDir, model, tokenizer, tokenizerSpec, data);
+            if (trainer.TotalSteps != Field("total_steps"))
+                throw new BadInputException($"{checkpoint}: the run had {Field("total_steps")} steps in all, its options now give {trainer.TotalSteps}");
+            using (var optimizerState = SafeTensorsFile.Open(Path.Combine(checkpoint, "optimizer.safetensors")))
             {
-                if (!optimizerState.Names.Contains(name)) return null;
-                var t = optimizerState.Read(name);
-                tensors.Add(t);
-                return t;
-            }, state["optimizer_steps"]!.GetValue<long>(), checkpoint);
-            tensors.ForEach(t => t.Dispose());
+                // The optimizer takes its own references to the moments; the handles read here are released after.
+                var read = new List<Tensor>();
+                trainer._optimizer.LoadState(name =>
+                {
+                    if (!optimizerState.Names.Contains(name)) return null;
+                    read.Add(optimizerState.Read(name));
+                    return read[^1];
+                }, Field("optimizer_steps"), checkpoint);
+                read.ForEach(t => t.Dispose());
+            }
+            trainer._step = Field("step");
+            trainer._tokensSeen = Field("tokens_seen");
+            trainer._elapsedBefore = state["elapsed_s"] is JsonValue elapsed && elapsed.TryGetValue(out double seconds) ? seconds : 0;
+            return trainer;
         }
-        trainer._step = state["step"]!.GetValue<long>();
-        trainer._tokensSeen = state["tokens_seen"]!.GetValue<long>();
-        trainer._elapsedBefore = state["elapsed_s"]!.GetValue<double>();
-        if (trainer.TotalSteps != state["total_steps"]!.GetValue<long>())
-            throw new BadInputException($"{checkpoint}: the run had {state["total_steps"]} steps in all, its options now give {trainer.TotalSteps}");
-        return trainer;
+        catch
+        {
+            if (trainer != null) trainer.Dispose();
+            else model.Dispose();
+            throw;
+        }
     }
 
     static (ITokenizer, string) LoadTokenizer(string spec)
