@@ -146,6 +146,15 @@ public sealed class PretrainCliTests : IDisposable
         Assert.Contains("model.safetensors: damaged", resumed.Stderr);
     }
 
+    /// <summary>Makes checksums.json agree with an edited file, so that only the content itself can give it away.</summary>
+    static void AgreeChecksum(string checkpoint, string file)
+    {
+        string checksums = Path.Combine(checkpoint, Checkpoint.ChecksumsFile);
+        var list = JsonNode.Parse(File.ReadAllText(checksums))!.AsObject();
+        list[file] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(checkpoint, file))));
+        File.WriteAllText(checksums, list.ToJsonString());
+    }
+
     [Fact]
     public void ACheckpointHoldingAnotherModelIsRefusedOnResume()
     {
@@ -155,13 +164,26 @@ public sealed class PretrainCliTests : IDisposable
         // Another model's weights, with checksums that agree with them: only the shapes can tell.
         string weights = Path.Combine(checkpoint, "model.safetensors");
         File.Copy(FixtureModel.HfSafetensors, weights, overwrite: true);
-        string checksums = Path.Combine(checkpoint, Checkpoint.ChecksumsFile);
-        var list = JsonNode.Parse(File.ReadAllText(checksums))!.AsObject();
-        list["model.safetensors"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(weights)));
-        File.WriteAllText(checksums, list.ToJsonString());
+        AgreeChecksum(checkpoint, "model.safetensors");
         var resumed = CliRunner.Run("pretrain", "--resume", Path.Combine(_dir, "swapped"));
         Assert.Equal(2, resumed.ExitCode);
         Assert.Contains("'wpe.weight' has shape [64, 32], expected [16, 32]", resumed.Stderr);
+    }
+
+    [Fact]
+    public void AnEditedTrainerStateMissingAFieldIsBadInput()
+    {
+        var trained = CliRunner.Run(Run("edited", "--max-steps", "2"));
+        Assert.True(trained.ExitCode == 0, trained.Stderr);
+        string checkpoint = Checkpoint.Latest(Path.Combine(_dir, "edited"))!;
+        string statePath = Path.Combine(checkpoint, "trainer_state.json");
+        var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
+        state.Remove("step");
+        File.WriteAllText(statePath, state.ToJsonString());
+        AgreeChecksum(checkpoint, "trainer_state.json");
+        var resumed = CliRunner.Run("pretrain", "--resume", Path.Combine(_dir, "edited"));
+        Assert.Equal(2, resumed.ExitCode);
+        Assert.Contains("trainer_state.json: no integer 'step'", resumed.Stderr);
     }
 
     public static TheoryData<string[], string> BadInputs()
