@@ -151,7 +151,7 @@ public sealed class PretrainCliTests : IDisposable
     {
         string checksums = Path.Combine(checkpoint, Checkpoint.ChecksumsFile);
         var list = JsonNode.Parse(File.ReadAllText(checksums))!.AsObject();
-        list[file] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(checkpoint, file))));
+        list[file] = FileHash.Sha256(Path.Combine(checkpoint, file));
         File.WriteAllText(checksums, list.ToJsonString());
     }
 

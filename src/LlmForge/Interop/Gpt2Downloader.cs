@@ -108,7 +108,7 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
             throw new DownloadException($"{url}: got {have:N0} bytes of {total:N0}; run the command again to resume");
         if (checksum != null)
         {
-            string actual = checksum.Length == 64 ? Sha256(part) : GitBlobSha1(part);
+            string actual = checksum.Length == 64 ? FileHash.Sha256(part) : GitBlobSha1(part);
             if (!actual.Equals(checksum, StringComparison.OrdinalIgnoreCase))
             {
                 File.Delete(part);
@@ -168,12 +168,6 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
 
     [GeneratedRegex("^([0-9a-fA-F]{64}|[0-9a-fA-F]{40})$")]
     private static partial Regex HexTag();
-
-    static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 
     /// <summary>Git's blob id, which Hugging Face publishes as the ETag of small (non-LFS) files.</summary>
     public static string GitBlobSha1(string path)

@@ -227,18 +227,11 @@ public sealed class Gpt2Tokenizer : ITokenizer
         for (int id = 0; id < _tokenBytes.Length; id++)
             encoder[specialIds.TryGetValue(id, out var special) ? special : ByteLevel.ToUnicode(_tokenBytes[id])] = id;
         var options = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        WriteAtomically(Path.Combine(directory, "encoder.json"), JsonSerializer.Serialize(encoder, options));
+        AtomicFile.WriteAllText(Path.Combine(directory, "encoder.json"), JsonSerializer.Serialize(encoder, options));
         var merges = new StringBuilder("#version: 0.2\n");
         foreach (var (l, r) in _mergeList)
             merges.Append(ByteLevel.ToUnicode(_tokenBytes[l])).Append(' ').Append(ByteLevel.ToUnicode(_tokenBytes[r])).Append('\n');
-        WriteAtomically(Path.Combine(directory, "vocab.bpe"), merges.ToString());
-    }
-
-    static void WriteAtomically(string path, string text)
-    {
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, text);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(Path.Combine(directory, "vocab.bpe"), merges.ToString());
     }
 
     /// <summary>Special tokens are written like <c>&lt;|endoftext|&gt;</c>.</summary>

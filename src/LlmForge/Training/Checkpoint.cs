@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmForge.Interop;
@@ -42,7 +41,7 @@ public static class Checkpoint
             if (trainerState != null) WriteText(Path.Combine(temporary, "trainer_state.json"), trainerState);
             var checksums = new JsonObject();
             foreach (var file in Directory.EnumerateFiles(temporary, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-                checksums[Path.GetRelativePath(temporary, file)] = Sha256(file);
+                checksums[Path.GetRelativePath(temporary, file)] = FileHash.Sha256(file);
             WriteText(Path.Combine(temporary, ChecksumsFile), checksums);
 
             // Replace: move any old copy aside, move the new one in, then delete the old.
@@ -81,7 +80,7 @@ public static class Checkpoint
         {
             string path = Path.Combine(directory, file);
             if (!File.Exists(path)) throw new BadInputException($"{directory}: {file} is missing");
-            if (Sha256(path) != expected?.GetValue<string>())
+            if (FileHash.Sha256(path) != expected?.GetValue<string>())
                 throw new BadInputException($"{path}: damaged (its SHA-256 does not match {ChecksumsFile})");
         }
     }
@@ -94,8 +93,7 @@ public static class Checkpoint
     public static void MarkLatest(string runDir, string checkpoint)
     {
         string latest = Path.Combine(CheckpointsDir(runDir), "latest");
-        File.WriteAllText(latest + ".tmp", Path.GetFileName(checkpoint));
-        File.Move(latest + ".tmp", latest, overwrite: true);
+        AtomicFile.WriteAllText(latest, Path.GetFileName(checkpoint));
     }
 
     /// <summary>The newest checkpoint of a run, or null when it has none.</summary>
@@ -126,10 +124,4 @@ public static class Checkpoint
 
     static void WriteText(string path, JsonNode node) =>
         File.WriteAllText(path, node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-
-    static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 }

@@ -15,9 +15,7 @@ public sealed class MetricsLog : IDisposable
     {
         Path = path;
         var kept = File.Exists(path) ? File.ReadAllLines(path).Where(line => StepOf(line) is long s && s <= keepUpToStep).ToList() : [];
-        string temporary = path + ".tmp";
-        File.WriteAllLines(temporary, kept);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllLines(path, kept);
         Entries = kept.Select(line => JsonNode.Parse(line)!.AsObject()).ToList();
         _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
     }

@@ -369,8 +369,7 @@ public sealed class Trainer : IDisposable
         if (!File.Exists(SamplesPath)) return;
         var kept = File.ReadAllLines(SamplesPath).Where(line =>
             line.StartsWith("[step ") && long.TryParse(line[6..line.IndexOf(']')], out long s) && s <= step);
-        File.WriteAllLines(SamplesPath + ".tmp", kept);
-        File.Move(SamplesPath + ".tmp", SamplesPath, overwrite: true);
+        AtomicFile.WriteAllLines(SamplesPath, kept);
     }
 
     public void Dispose()
