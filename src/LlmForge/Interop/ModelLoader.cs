@@ -50,6 +50,8 @@ public static class ModelLoader
         var layout = WeightLayout.Detect(source);
         configPath ??= FindConfigBeside(weights);
         var config = configPath != null ? GptConfig.Load(configPath) : ConfigInference.Infer(source, layout);
+        // Before the weights: a bad tokenizer fails fast and leaves no half-built model behind.
+        var tokenizer = TokenizerOf(configPath);
         var model = new GptModel(config);
         try
         {
@@ -62,7 +64,7 @@ public static class ModelLoader
         }
         model.eval();
         if (dtype != ScalarType.Float32) model.to(dtype);
-        return new LoadedModel(model, config, TokenizerOf(configPath), weights, layout.Name);
+        return new LoadedModel(model, config, tokenizer, weights, layout.Name);
     }
 
     /// <summary>The tokenizer a config names (<c>"tokenizer"</c>: <c>gpt2</c>, or a directory beside it); GPT-2's by default.</summary>
