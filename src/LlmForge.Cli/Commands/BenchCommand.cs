@@ -35,13 +35,13 @@ static class BenchCommand
             {
                 Cli.WriteJson(new
                 {
-                    ms_per_step_median = Math.Round(r.MsPerStepMedian, 1),
-                    ms_per_step_min = Math.Round(r.MsPerStepMin, 1),
-                    ms_per_step_max = Math.Round(r.MsPerStepMax, 1),
-                    tokens_per_second = Math.Round(r.TokensPerSecond, 1),
-                    achieved_gflops = Math.Round(r.AchievedGflops, 1),
-                    matmul_gflops = Math.Round(r.MatmulGflops, 1),
-                    mfu = Math.Round(r.Mfu, 3),
+                    ms_per_step_median = r.MsPerStepMedian,
+                    ms_per_step_min = r.MsPerStepMin,
+                    ms_per_step_max = r.MsPerStepMax,
+                    tokens_per_second = r.TokensPerSecond,
+                    achieved_gflops = r.AchievedGflops,
+                    matmul_gflops = r.MatmulGflops,
+                    mfu = r.Mfu,
                     parameters = r.Parameters,
                     peak_resident_mb = Math.Round(r.PeakResidentMegabytes),
                 });
@@ -73,7 +73,7 @@ static class BenchCommand
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             var r = GenerationSpeedBenchmark.Run(ConfigFrom(parse.GetValue(preset), parse.GetValue(config)), parse.GetValue(promptTokens), parse.GetValue(newTokens));
             if (parse.GetValue(json))
-                Cli.WriteJson(new { tokens_per_second = Math.Round(r.TokensPerSecond, 2), tokens_per_second_no_cache = Math.Round(r.TokensPerSecondNoCache, 2), speedup = Math.Round(r.Speedup, 2) });
+                Cli.WriteJson(new { tokens_per_second = r.TokensPerSecond, tokens_per_second_no_cache = r.TokensPerSecondNoCache, speedup = r.Speedup });
             else
                 Console.Out.WriteLine($"with KV cache {r.TokensPerSecond:F1} tokens/s, without {r.TokensPerSecondNoCache:F1} tokens/s: {r.Speedup:F2}x");
             return Cli.ExitOk;
@@ -90,7 +90,7 @@ static class BenchCommand
         {
             var r = TokenizerSpeedBenchmark.Run(TextFile.ReadUtf8(parse.GetValue(file)!));
             if (parse.GetValue(json))
-                Cli.WriteJson(new { tokens_per_second = Math.Round(r.TokensPerSecond), reference_tokens_per_second = Math.Round(r.ReferenceTokensPerSecond), ratio = Math.Round(r.Ratio, 2) });
+                Cli.WriteJson(new { tokens_per_second = r.TokensPerSecond, reference_tokens_per_second = r.ReferenceTokensPerSecond, ratio = r.Ratio });
             else
                 Console.Out.WriteLine($"{r.TokensPerSecond:N0} tokens/s against Microsoft.ML.Tokenizers' {r.ReferenceTokensPerSecond:N0}: {r.Ratio:F2}x ({r.Tokens:N0} identical ids)");
             return Cli.ExitOk;
