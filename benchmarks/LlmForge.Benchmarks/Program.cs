@@ -1,5 +1,7 @@
 using LlmForge.Benchmarks;
 
+LlmForge.NativeAllocator.Tune(); // as the CLI does, before any tensor exists
+
 // Benchmarks print their figures; each compares against a baseline measured in the same run.
 string which = args.Length > 0 ? args[0] : "tokenize";
 switch (which)

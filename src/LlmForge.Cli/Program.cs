@@ -2,6 +2,8 @@ using System.CommandLine;
 using LlmForge.Cli;
 using LlmForge.Cli.Commands;
 
+LlmForge.NativeAllocator.Tune(); // before any tensor exists
+
 var root = new RootCommand("llmforge: build a GPT-style language model from scratch, one command per step of the book.");
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(TokenizerCommand.Create());

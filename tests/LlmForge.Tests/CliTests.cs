@@ -15,6 +15,7 @@ public class CliTests
         var json = Json(CliRunner.Run("env", "--json"));
         Assert.True(json.GetProperty("libtorch_computes").GetBoolean());
         Assert.StartsWith("0.107.0", json.GetProperty("torchsharp").GetString());
+        Assert.Equal(OperatingSystem.IsLinux(), json.GetProperty("allocator_tuned").GetBoolean()); // glibc here
     }
 
     [Fact]

@@ -23,6 +23,7 @@ static class EnvCommand
                 libtorch_computes = computes,
                 threads = torch.get_num_threads(),
                 cuda_available = torch.cuda.is_available(),
+                allocator_tuned = LlmForge.NativeAllocator.Tuned,
                 os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
                 dotnet = Environment.Version.ToString(),
             };

@@ -7,7 +7,7 @@ namespace LlmForge.Training;
 /// AdamW (Loshchilov and Hutter), as <c>torch.optim.AdamW</c> computes it and the book uses it: weight
 /// decay is applied to the weights directly (p ← p·(1 − lr·wd)), on every parameter, then the Adam
 /// step with bias-corrected moments. Written out so that its state can be saved and restored exactly,
-/// and every update happens in place.
+/// and every update happens in place, fp32 CPU parameters in one fused pass (<see cref="AdamWKernel"/>).
 /// </summary>
 public sealed class AdamW : IDisposable
 {
@@ -38,11 +38,17 @@ public sealed class AdamW : IDisposable
     /// <summary>Updates taken so far (Adam's t).</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>
+    /// Drops the gradients, as PyTorch's <c>zero_grad()</c> does by default (set_to_none): the next
+    /// backward pass then hands its fresh gradients over instead of adding them into zeroed ones,
+    /// which saves two passes over every weight's worth of memory.
+    /// </summary>
     public void ZeroGrad()
     {
         // Each .grad access wraps a handle; the scope releases the wrappers.
         using var scope = NewDisposeScope();
-        foreach (var (_, p) in _parameters) p.grad?.zero_();
+        foreach (var (_, p) in _parameters)
+            if (p.grad is not null) p.grad = null;
     }
 
     public void Step()
@@ -52,12 +58,19 @@ public sealed class AdamW : IDisposable
         StepCount++;
         double biasCorrection1 = 1 - Math.Pow(Beta1, StepCount);
         double biasCorrection2 = 1 - Math.Pow(Beta2, StepCount);
+        var coefficients = new AdamWKernel.Coefficients((float)Beta1, (float)(1 - Beta1), (float)Beta2, (float)(1 - Beta2), (float)(1 - LearningRate * WeightDecay),
+            (float)(-LearningRate / biasCorrection1), (float)(1 / Math.Sqrt(biasCorrection2)), (float)Eps);
         foreach (var (name, p) in _parameters)
         {
             var grad = p.grad;
             if (grad is null) continue;
             if (!_state.TryGetValue(name, out var moments))
                 _state[name] = moments = (zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope());
+            if (AdamWKernel.Supports(p, grad, moments.ExpAvg, moments.ExpAvgSq))
+            {
+                AdamWKernel.Step(p, grad, moments.ExpAvg, moments.ExpAvgSq, coefficients);
+                continue;
+            }
             using var scope = NewDisposeScope();
             moments.ExpAvg.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
             moments.ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
