@@ -16,7 +16,9 @@ switch (which)
         return TrainingBenchmark.Run(args[1..]);
     case "generate":
         return GenerationBenchmark.Run(args[1..]);
+    case "bf16":
+        return MixedPrecisionBenchmark.Run(args[1..]);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train, load");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train, bf16, load");
         return 2;
 }

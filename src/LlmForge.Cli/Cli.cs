@@ -13,6 +13,8 @@ static class Cli
 
     public static void Error(string message) => Console.Error.WriteLine($"llmforge: {message}");
 
+    public static void Warn(string message) => Console.Error.WriteLine($"llmforge: warning: {message}");
+
     /// <summary>Prints exactly one JSON object on stdout.</summary>
     public static void WriteJson(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 

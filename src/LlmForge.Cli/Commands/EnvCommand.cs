@@ -24,6 +24,7 @@ static class EnvCommand
                 threads = torch.get_num_threads(),
                 cuda_available = torch.cuda.is_available(),
                 allocator_tuned = LlmForge.NativeAllocator.Tuned,
+                bf16_instructions = LlmForge.CpuFeatures.HasBf16Instructions,
                 os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
                 dotnet = Environment.Version.ToString(),
             };

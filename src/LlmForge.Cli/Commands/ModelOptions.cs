@@ -31,6 +31,13 @@ static class ModelOptions
         _ => throw new BadInputException($"--dtype {name}: expected fp32, fp16 or bf16"),
     };
 
+    /// <summary>bf16 training here: says so when the processor has to emulate bf16 products.</summary>
+    public static void WarnIfBf16IsEmulated()
+    {
+        if (!LlmForge.CpuFeatures.HasBf16Instructions)
+            Cli.Warn("this processor has no bf16 instructions (AVX-512 BF16 or AMX); libtorch emulates them, so bf16 mixed precision trains slower than fp32 here");
+    }
+
     public static Option<int> Threads() => new("--threads") { Description = "libtorch threads (default: libtorch's choice)" };
 
     public static void ApplyThreads(int threads)

@@ -12,13 +12,14 @@ public sealed record TrainStepResult(
     double AchievedGflops, double MatmulGflops, double Mfu, long Parameters, double PeakResidentMegabytes);
 
 /// <summary>
-/// Training steps (forward, backward, AdamW) on random tokens, timed after warm-up. FLOPs per step
+/// Training steps (forward, backward, AdamW) on random tokens, timed after warm-up, in fp32 or bf16
+/// mixed precision (<see cref="MixedPrecision"/>; the matmul rate stays fp32's, so MFU compares with fp32). FLOPs per step
 /// count 6 × parameters × tokens (output head included) plus the attention's 12 × layers × T × emb
 /// per token; MFU divides the achieved rate by a large fp32 matrix product's rate from the same run.
 /// </summary>
 public static class TrainStepBenchmark
 {
-    public static TrainStepResult Run(GptConfig config, int batchSize, int contextLength, int steps = 10, int warmups = 2)
+    public static TrainStepResult Run(GptConfig config, int batchSize, int contextLength, int steps = 10, int warmups = 2, bool mixedPrecision = false)
     {
         if (contextLength > config.ContextLength)
             throw new BadInputException($"--context-length {contextLength} is longer than the model's context of {config.ContextLength}");
@@ -27,6 +28,7 @@ public static class TrainStepBenchmark
         using var model = new GptModel(config with { DropRate = 0 });
         model.train();
         using var optimizer = AdamW.For(model, lr: 1e-4, weightDecay: 0.1);
+        using var mixed = mixedPrecision ? new MixedPrecision(model) : null;
         var random = new SplitMix64(7);
         long[] Tokens() => Enumerable.Range(0, batchSize * contextLength).Select(_ => (long)random.NextInt(config.VocabSize)).ToArray();
 
@@ -38,7 +40,9 @@ public static class TrainStepBenchmark
             using (NewDisposeScope())
             {
                 optimizer.ZeroGrad();
-                Loss.CalcLossBatch(model, batch.InputTensor(), batch.TargetTensor()).backward();
+                mixed?.CopyWeights();
+                Loss.CalcLossBatch(mixed?.Compute ?? model, batch.InputTensor(), batch.TargetTensor()).backward();
+                mixed?.AccumulateGradients();
                 optimizer.Step();
             }
             if (step >= warmups) times.Add(clock.Elapsed.TotalSeconds);

@@ -13,6 +13,8 @@ public static class Loss
     {
         using var scope = NewDisposeScope();
         var logits = model.forward(inputs);
+        // A bf16 model's logits are widened first: the softmax over 50,257 entries needs fp32's precision.
+        if (logits.dtype != ScalarType.Float32 && logits.dtype != ScalarType.Float64) logits = logits.to(ScalarType.Float32);
         var loss = nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten());
         return loss.MoveToOuterDisposeScope();
     }

@@ -32,6 +32,7 @@ public sealed class Trainer : IDisposable
     readonly ITokenizer _tokenizer;
     readonly string _tokenizerSpec;
     readonly AdamW _optimizer;
+    readonly MixedPrecision? _mixed; // bf16 compute copy of the model, when asked for
     readonly DataLoader _train;
     readonly DataLoader? _val;
     readonly LearningRateSchedule _schedule;
@@ -69,6 +70,7 @@ public sealed class Trainer : IDisposable
         TotalSteps = options.MaxSteps ?? (long)(options.Epochs ?? 1) * _stepsPerEpoch;
         _schedule = new LearningRateSchedule(options.Lr, options.WarmupSteps, options.InitialLr, options.MinLr);
         _optimizer = AdamW.For(model, options.Lr, options.WeightDecay);
+        if (options.Precision == "bf16") _mixed = new MixedPrecision(model);
     }
 
     public long TotalSteps { get; }
@@ -251,11 +253,15 @@ public sealed class Trainer : IDisposable
 
             double lossSum = 0;
             _optimizer.ZeroGrad();
+            _mixed?.CopyWeights();
+            _mixed?.Compute.train();
+            var forwardModel = _mixed?.Compute ?? _model;
             foreach (var batch in _train.Batches(epoch, firstBatch).Take(_options.GradAccumulation))
             {
                 using var scope = NewDisposeScope();
-                var loss = Loss.CalcLossBatch(_model, batch.InputTensor(), batch.TargetTensor());
+                var loss = Loss.CalcLossBatch(forwardModel, batch.InputTensor(), batch.TargetTensor());
                 (loss / _options.GradAccumulation).backward();
+                _mixed?.AccumulateGradients();
                 lossSum += loss.item<float>();
                 _tokensSeen += batch.Inputs.Length;
             }
@@ -374,6 +380,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _mixed?.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
     }

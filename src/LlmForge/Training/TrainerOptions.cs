@@ -24,6 +24,9 @@ public sealed record TrainerOptions
     public string? Init { get; init; }
     public double? Dropout { get; init; }
 
+    /// <summary>fp32, or bf16 mixed precision (bf16 compute, fp32 master weights and optimiser state).</summary>
+    public string Precision { get; init; } = "fp32";
+
     // Optimiser and schedule
     public double Lr { get; init; } = 4e-4;
     public double WeightDecay { get; init; } = 0.1;
@@ -68,6 +71,7 @@ public sealed record TrainerOptions
         Require(MinLr is null || MinLr <= Lr, $"--min-lr {MinLr} is above --lr {Lr}");
         Require(GradClip is null or > 0, $"--grad-clip must be above 0, got {GradClip}");
         Require(Dropout is null or (>= 0 and < 1), $"--dropout must be in [0, 1), got {Dropout}");
+        Require(Precision is "fp32" or "bf16", $"--dtype must be fp32 or bf16 for training, got '{Precision}'");
         Require(ValFraction is >= 0 and < 1, $"--val-fraction must be in [0, 1), got {ValFraction}");
         Require(EvalEvery >= 1, $"--eval-every must be at least 1, got {EvalEvery}");
         Require(EvalBatches >= 1, $"--eval-batches must be at least 1, got {EvalBatches}");
