@@ -43,8 +43,7 @@ public sealed class MixedPrecisionTests : IDisposable
 
     static string Shakespeare => TestPaths.SharedData("tinyshakespeare.txt");
 
-    static List<JsonObject> Metrics(string run) =>
-        File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(line => JsonNode.Parse(line)!.AsObject()).ToList();
+    static List<JsonObject> Metrics(string run) => TrainingTests.Metrics(run);
 
     static double ValLossAt(string run, long step) =>
         Metrics(run).Single(m => m["step"]!.GetValue<long>() == step)["val_loss"]!.GetValue<double>();

@@ -31,7 +31,8 @@ public sealed class TrainingTests : IDisposable
         SampleTokens = 0,
     };
 
-    static List<JsonObject> Metrics(string run) =>
+    /// <summary>A run's metrics.jsonl, one object per line.</summary>
+    internal static List<JsonObject> Metrics(string run) =>
         File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
 
     static double[] TrainLosses(string run) =>
