@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LlmForge.Model;
 using LlmForge.Text;
 using LlmForge.Training;
 using static TorchSharp.torch;
@@ -81,5 +82,36 @@ public sealed class MixedPrecisionTests : IDisposable
 
         foreach (var key in new[] { "train_loss", "val_loss" })
             Assert.Equal(Metrics(whole).Select(m => m[key]?.ToJsonString()), Metrics(parts).Select(m => m[key]?.ToJsonString()));
+    }
+
+    [Fact]
+    public void GradientsOfSeveralBatchesAddUpOnTheMasterWeightsInFp32()
+    {
+        manual_seed(3);
+        using var master = new GptModel(GptConfig.Load(Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json")) with { DropRate = 0 });
+        using var mixed = new MixedPrecision(master);
+        mixed.CopyWeights();
+        var pairs = master.named_parameters().Zip(mixed.Compute.named_parameters()).ToArray();
+        foreach (var (m, c) in pairs)
+        {
+            Assert.Equal(ScalarType.BFloat16, c.parameter.dtype);
+            Assert.True(c.parameter.to(ScalarType.Float32).allclose(m.parameter.to(ScalarType.BFloat16).to(ScalarType.Float32), rtol: 0, atol: 0), m.name);
+        }
+
+        var expected = pairs.ToDictionary(p => p.First.name, p => zeros_like(p.First.parameter));
+        for (int batch = 0; batch < 2; batch++)
+        {
+            using var inputs = randint(0, 50257, [2, 8]);
+            using var targets = randint(0, 50257, [2, 8]);
+            Loss.CalcLossBatch(mixed.Compute, inputs, targets).backward();
+            foreach (var (m, c) in pairs) expected[m.name].add_(c.parameter.grad!.to(ScalarType.Float32));
+            mixed.AccumulateGradients();
+            Assert.All(pairs, p => Assert.Null(p.Second.parameter.grad));
+        }
+        foreach (var (m, _) in pairs)
+        {
+            Assert.Equal(ScalarType.Float32, m.parameter.grad!.dtype);
+            Assert.True(m.parameter.grad.allclose(expected[m.name], rtol: 1e-6, atol: 0), m.name);
+        }
     }
 }
