@@ -41,6 +41,7 @@ public class BenchCliTests
     {
         var json = CliRunner.Json(CliRunner.Run("bench", "train", "--config", TinyConfig, "--batch-size", "2", "--context-length", "16", "--steps", "2", "--dtype", "bf16", "--json"));
         Assert.True(json.GetProperty("tokens_per_second").GetDouble() > 0);
+        Assert.Equal("bf16", json.GetProperty("dtype").GetString());
         var fp16 = CliRunner.Run("bench", "train", "--config", TinyConfig, "--dtype", "fp16");
         Assert.Equal(2, fp16.ExitCode);
         Assert.Contains("fp32 or bf16", fp16.Stderr);

@@ -30,9 +30,10 @@ static class BenchCommand
             var type = ModelOptions.ParseDType(parse.GetValue(dtype));
             if (type == TorchSharp.torch.ScalarType.Float16)
                 throw new BadInputException("--dtype fp16: training takes fp32 or bf16 (fp16 would need loss scaling)");
-            if (type == TorchSharp.torch.ScalarType.BFloat16) ModelOptions.WarnIfBf16IsEmulated();
+            bool mixed = type == TorchSharp.torch.ScalarType.BFloat16;
+            if (mixed) ModelOptions.WarnIfBf16IsEmulated();
             var r = TrainStepBenchmark.Run(ConfigFrom(parse.GetValue(preset), parse.GetValue(config)),
-                parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: type == TorchSharp.torch.ScalarType.BFloat16);
+                parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: mixed);
             if (parse.GetValue(json))
             {
                 Cli.WriteJson(new
@@ -45,11 +46,12 @@ static class BenchCommand
                     matmul_gflops = r.MatmulGflops,
                     mfu = r.Mfu,
                     parameters = r.Parameters,
+                    dtype = mixed ? "bf16" : "fp32",
                     peak_resident_mb = Math.Round(r.PeakResidentMegabytes),
                 });
                 return Cli.ExitOk;
             }
-            Console.Out.WriteLine($"{r.Parameters:N0} parameters, {TorchSharp.torch.get_num_threads()} threads");
+            Console.Out.WriteLine($"{r.Parameters:N0} parameters, {TorchSharp.torch.get_num_threads()} threads, {(mixed ? "bf16 mixed precision (fp32 master weights)" : "fp32")}");
             Console.Out.WriteLine($"ms per step     median {r.MsPerStepMedian:F0}  (min {r.MsPerStepMin:F0}, max {r.MsPerStepMax:F0})");
             Console.Out.WriteLine($"tokens/s        {r.TokensPerSecond:F0}");
             Console.Out.WriteLine($"achieved        {r.AchievedGflops:F1} GFLOP/s");
