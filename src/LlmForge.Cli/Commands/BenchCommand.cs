@@ -20,17 +20,14 @@ static class BenchCommand
         var batchSize = TextOptions.PositiveInt("--batch-size", "windows per step (default 4)", 4);
         var contextLength = TextOptions.PositiveInt("--context-length", "tokens per window (default 64)", 64);
         var steps = TextOptions.PositiveInt("--steps", "timed steps after 2 warm-up steps (default 10)", 10);
-        var dtype = ModelOptions.DType("fp32 (default), or bf16: mixed precision, with bf16 compute and fp32 master weights and optimiser state");
+        var dtype = ModelOptions.TrainingDType();
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
         var command = new Command("train", "Time training steps (forward, backward, AdamW) on random tokens.") { preset, config, batchSize, contextLength, steps, dtype, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
-            var type = ModelOptions.ParseDType(parse.GetValue(dtype));
-            if (type == TorchSharp.torch.ScalarType.Float16)
-                throw new BadInputException("--dtype fp16: training takes fp32 or bf16 (fp16 would need loss scaling)");
-            bool mixed = type == TorchSharp.torch.ScalarType.BFloat16;
+            bool mixed = ModelOptions.ParseTrainingPrecision(parse.GetValue(dtype)) == "bf16";
             if (mixed) ModelOptions.WarnIfBf16IsEmulated();
             var r = TrainStepBenchmark.Run(ConfigFrom(parse.GetValue(preset), parse.GetValue(config)),
                 parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: mixed);

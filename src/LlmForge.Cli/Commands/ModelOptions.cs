@@ -31,6 +31,18 @@ static class ModelOptions
         _ => throw new BadInputException($"--dtype {name}: expected fp32, fp16 or bf16"),
     };
 
+    /// <summary>The <c>--dtype</c> of commands that train: fp32, or bf16 mixed precision.</summary>
+    public static Option<string> TrainingDType() =>
+        DType("fp32 (default), or bf16: mixed precision, with bf16 compute and fp32 master weights and optimiser state");
+
+    /// <summary>"fp32" or "bf16" (a <see cref="LlmForge.Training.TrainerOptions.Precision"/>); fp16 is refused.</summary>
+    public static string ParseTrainingPrecision(string? name) => ParseDType(name) switch
+    {
+        TorchSharp.torch.ScalarType.BFloat16 => "bf16",
+        TorchSharp.torch.ScalarType.Float16 => throw new BadInputException("--dtype fp16: training takes fp32 or bf16 (fp16 would need loss scaling)"),
+        _ => "fp32",
+    };
+
     /// <summary>bf16 training here: says so when the processor has to emulate bf16 products.</summary>
     public static void WarnIfBf16IsEmulated()
     {

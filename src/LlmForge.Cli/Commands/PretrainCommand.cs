@@ -42,7 +42,7 @@ static class PretrainCommand
         var saveEvery = new Option<int>("--save-every") { Description = "save a checkpoint every N steps (default 500; always at the end)", DefaultValueFactory = _ => 500 };
         var keep = new Option<int>("--keep-checkpoints") { Description = "checkpoints kept (default 2)", DefaultValueFactory = _ => 2 };
         var seed = new Option<long>("--seed") { Description = "fixes initialisation, data order, dropout (default 123)", DefaultValueFactory = _ => 123 };
-        var dtype = ModelOptions.DType("fp32 (default), or bf16: mixed precision, with bf16 compute and fp32 master weights and optimiser state");
+        var dtype = ModelOptions.TrainingDType();
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
 
@@ -81,7 +81,7 @@ static class PretrainCommand
                     ConfigPath = parse.GetValue(config),
                     Init = parse.GetValue(init),
                     Dropout = parse.GetValue(dropout),
-                    Precision = parse.GetValue(dtype) switch { "bfloat16" => "bf16", "float32" => "fp32", var d => d! },
+                    Precision = ModelOptions.ParseTrainingPrecision(parse.GetValue(dtype)),
                     Lr = parse.GetValue(lr),
                     WeightDecay = parse.GetValue(weightDecay),
                     WarmupSteps = parse.GetValue(warmup),

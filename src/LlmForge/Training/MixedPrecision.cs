@@ -21,7 +21,7 @@ public sealed class MixedPrecision : IDisposable
         Compute.to(ScalarType.BFloat16);
         var computeParameters = Compute.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         _pairs = master.named_parameters().Select(p => ((Tensor)p.parameter, computeParameters[p.name])).ToArray();
-        if (master.training) Compute.train(); else Compute.eval();
+        Compute.train(); // it only ever trains: evaluation and sampling use the master weights
     }
 
     /// <summary>The bf16 model that computes the loss and the gradients.</summary>

@@ -254,7 +254,6 @@ public sealed class Trainer : IDisposable
             double lossSum = 0;
             _optimizer.ZeroGrad();
             _mixed?.CopyWeights();
-            _mixed?.Compute.train();
             var forwardModel = _mixed?.Compute ?? _model;
             foreach (var batch in _train.Batches(epoch, firstBatch).Take(_options.GradAccumulation))
             {
