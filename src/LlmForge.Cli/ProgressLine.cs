@@ -3,7 +3,7 @@ using LlmForge.Training;
 namespace LlmForge.Cli;
 
 /// <summary>
-/// The training progress bar on stderr: step, epoch, loss, tokens per second, time left. On a
+/// The training progress bar on stderr: step, epoch, the step's batch loss, tokens per second, time left. On a
 /// terminal it redraws one line; otherwise (a log file, CI) it prints a line every few seconds.
 /// </summary>
 sealed class ProgressLine
@@ -20,7 +20,9 @@ sealed class ProgressLine
         const int width = 24;
         int filled = (int)(width * p.Step / Math.Max(1, p.TotalSteps));
         string bar = new string('#', filled) + new string('-', width - filled);
-        string line = $"[{bar}] step {p.Step}/{p.TotalSteps} epoch {p.Epoch} loss {p.Loss:F3} {p.TokensPerSecond:N0} tok/s left {Format(p.Remaining)}";
+        // "batch loss": this step's batches, not the evaluation's average that the notes print as "train loss".
+        string left = p.Remaining is TimeSpan remaining ? Format(remaining) : "--:--";
+        string line = $"[{bar}] step {p.Step}/{p.TotalSteps} epoch {p.Epoch} batch loss {p.Loss:F3} {p.TokensPerSecond:N0} tok/s left {left}";
         if (_interactive) Console.Error.Write("\r" + line.PadRight(Width));
         else Console.Error.WriteLine(line);
         if (_interactive && final) Console.Error.WriteLine();
@@ -33,5 +35,5 @@ sealed class ProgressLine
         Console.Error.WriteLine(message);
     }
 
-    static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : $"{t.Minutes:D2}:{t.Seconds:D2}";
+    public static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : $"{t.Minutes:D2}:{t.Seconds:D2}";
 }

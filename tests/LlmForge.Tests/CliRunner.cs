@@ -21,9 +21,10 @@ static class CliRunner
     public static Process Start(params string[] args) => Start(args, null);
 
     /// <summary>Starts llmforge with extra environment variables.</summary>
-    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? environment)
+    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? environment, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        if (workingDirectory != null) start.WorkingDirectory = workingDirectory;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         start.ArgumentList.Add(CliDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
@@ -32,9 +33,12 @@ static class CliRunner
 
     public static Result Run(params string[] args) => Run(args, null);
 
-    public static Result Run(string[] args, IReadOnlyDictionary<string, string>? environment)
+    /// <summary>Runs llmforge in <paramref name="workingDirectory"/>, as a user in that directory would.</summary>
+    public static Result RunIn(string workingDirectory, params string[] args) => Run(args, null, workingDirectory);
+
+    public static Result Run(string[] args, IReadOnlyDictionary<string, string>? environment, string? workingDirectory = null)
     {
-        using var process = Start(args, environment);
+        using var process = Start(args, environment, workingDirectory);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

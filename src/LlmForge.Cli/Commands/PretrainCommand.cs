@@ -121,7 +121,9 @@ static class PretrainCommand
                     context.Cancel = true;
                     stop.Cancel();
                 });
-                progress.Note($"{runDir}: {trainer.TotalSteps} steps, model of {trainer.Model.ParameterCount():N0} parameters");
+                if (trainer.Notice != null) progress.Note(trainer.Notice);
+                progress.Note($"{runDir}: {trainer.TotalSteps} steps, model of {trainer.Model.ParameterCount():N0} parameters{PresetNote(trainer.Options, trainer.Model.Config)}");
+                var wall = System.Diagnostics.Stopwatch.StartNew();
                 TrainingOutcome outcome;
                 try
                 {
@@ -137,16 +139,26 @@ static class PretrainCommand
                 switch (outcome)
                 {
                     case TrainingOutcome.Interrupted:
-                        progress.Note($"stopped at step {trainer.Step}; continue with: llmforge pretrain --resume {runDir}");
+                        progress.Note($"stopped at step {trainer.Step} after {ProgressLine.Format(wall.Elapsed)}; continue with: llmforge pretrain --resume {runDir}");
                         return ExitInterrupted;
                     case TrainingOutcome.LossNotFinite:
                         return Cli.ExitFailure;
                     default:
-                        progress.Note($"done: {trainer.Step} steps; metrics in {trainer.MetricsPath}, plot {trainer.PlotPath}, checkpoint {checkpoint}");
+                        progress.Note($"done: {trainer.Step} steps in {ProgressLine.Format(wall.Elapsed)}; metrics in {trainer.MetricsPath}, plot {trainer.PlotPath}, checkpoint {checkpoint}");
                         return Cli.ExitOk;
                 }
             }
         }));
         return command;
+    }
+
+    /// <summary>Why a preset's count differs from the book's: a shorter context has fewer position embeddings.</summary>
+    static string PresetNote(TrainerOptions options, Model.GptConfig config)
+    {
+        if (options.Preset == null && (options.ConfigPath != null || options.Init != null)) return "";
+        var preset = Model.GptConfig.Preset(options.Preset ?? "gpt2-small");
+        if (preset.ContextLength == config.ContextLength || preset.VocabSize != config.VocabSize) return "";
+        long fewer = (long)(preset.ContextLength - config.ContextLength) * config.EmbDim;
+        return $" ({options.Preset ?? "gpt2-small"} with {config.ContextLength:N0} positions instead of {preset.ContextLength:N0}: {fewer:N0} fewer position-embedding weights than the preset's {preset.ParameterCount():N0})";
     }
 }

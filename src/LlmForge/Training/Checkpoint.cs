@@ -62,26 +62,42 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Checks every file against <c>checksums.json</c>; a damaged or missing file is a <see cref="BadInputException"/>.</summary>
+    /// <summary>
+    /// Checks every file against <c>checksums.json</c>, which must list every file of the checkpoint
+    /// (so that an emptied or shortened list cannot switch verification off); a damaged, missing or
+    /// unlisted file is a <see cref="BadInputException"/>.
+    /// </summary>
     public static void Verify(string directory)
     {
         string listPath = Path.Combine(directory, ChecksumsFile);
         if (!File.Exists(listPath)) throw new BadInputException($"{directory}: not a complete checkpoint (no {ChecksumsFile})");
-        JsonObject list;
+        var list = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            list = JsonNode.Parse(File.ReadAllText(listPath))!.AsObject();
+            foreach (var (file, expected) in JsonNode.Parse(File.ReadAllText(listPath))!.AsObject())
+                list[file] = expected?.GetValue<string>() ?? throw new InvalidOperationException($"no checksum for {file}");
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             throw new BadInputException($"{listPath}: damaged ({e.Message})");
         }
+        foreach (var required in new[] { "config.json", "model.safetensors" })
+            if (!list.ContainsKey(required)) throw new BadInputException($"{listPath}: lists no checksum for {required}; every file of a checkpoint must have one");
+        string root = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
         foreach (var (file, expected) in list)
         {
-            string path = Path.Combine(directory, file);
+            string path = Path.GetFullPath(Path.Combine(directory, file));
+            if (!path.StartsWith(root, StringComparison.Ordinal))
+                throw new BadInputException($"{listPath}: names '{file}', outside the checkpoint");
             if (!File.Exists(path)) throw new BadInputException($"{directory}: {file} is missing");
-            if (FileHash.Sha256(path) != expected?.GetValue<string>())
+            if (FileHash.Sha256(path) != expected)
                 throw new BadInputException($"{path}: damaged (its SHA-256 does not match {ChecksumsFile})");
+        }
+        foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
+        {
+            string relative = Path.GetRelativePath(directory, file);
+            if (relative != ChecksumsFile && !list.ContainsKey(relative))
+                throw new BadInputException($"{listPath}: lists no checksum for {relative}; every file of a checkpoint must have one");
         }
     }
 
@@ -97,20 +113,28 @@ public static class Checkpoint
     }
 
     /// <summary>The newest checkpoint of a run, or null when it has none.</summary>
+    /// <remarks><c>latest</c> may only name a <c>step-N</c> directory of this run; anything else is bad input.</remarks>
     public static string? Latest(string runDir)
     {
         string checkpoints = CheckpointsDir(runDir);
         string latest = Path.Combine(checkpoints, "latest");
         if (File.Exists(latest))
         {
-            string named = Path.Combine(checkpoints, File.ReadAllText(latest).Trim());
+            string name = File.ReadAllText(latest).Trim();
+            if (!RunFiles.CheckpointName().IsMatch(name))
+                throw new BadInputException($"{latest}: names '{name}'; expected a step-N checkpoint of this run");
+            string named = Path.Combine(checkpoints, name);
             if (Directory.Exists(named)) return named;
         }
         // No pointer (a kill between rename and pointer update): the highest complete step.
         return Directory.Exists(checkpoints)
-            ? Directory.EnumerateDirectories(checkpoints, "step-*").Where(d => File.Exists(Path.Combine(d, ChecksumsFile))).Order(StringComparer.Ordinal).LastOrDefault()
+            ? Directory.EnumerateDirectories(checkpoints, "step-*").Where(d => RunFiles.CheckpointName().IsMatch(Path.GetFileName(d)) && File.Exists(Path.Combine(d, ChecksumsFile)))
+                .OrderBy(StepOf).LastOrDefault()
             : null;
     }
+
+    /// <summary>The step a checkpoint directory's name says it holds.</summary>
+    public static long StepOf(string checkpoint) => long.Parse(Path.GetFileName(checkpoint)["step-".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Deletes all but the newest <paramref name="keep"/> checkpoints, and leftovers of interrupted saves.</summary>
     public static void Prune(string runDir, int keep)
@@ -118,7 +142,7 @@ public static class Checkpoint
         string checkpoints = CheckpointsDir(runDir);
         foreach (var leftover in Directory.EnumerateDirectories(checkpoints, ".tmp-*").Concat(Directory.EnumerateDirectories(checkpoints, ".old-*")))
             Directory.Delete(leftover, recursive: true);
-        var steps = Directory.EnumerateDirectories(checkpoints, "step-*").Order(StringComparer.Ordinal).ToList();
+        var steps = Directory.EnumerateDirectories(checkpoints, "step-*").Where(d => RunFiles.CheckpointName().IsMatch(Path.GetFileName(d))).OrderBy(StepOf).ToList();
         foreach (var old in steps.Take(Math.Max(0, steps.Count - keep))) Directory.Delete(old, recursive: true);
     }
 

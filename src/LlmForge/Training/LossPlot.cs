@@ -26,8 +26,17 @@ public static class LossPlot
         plot.YLabel("loss");
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         string temporary = path + ".tmp.png";
-        plot.SavePng(temporary, 900, 540);
-        File.Move(temporary, path, overwrite: true);
+        try
+        {
+            plot.SavePng(temporary, 900, 540);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            // A full disk: leave the last good plot and no half-written temporary.
+            File.Delete(temporary);
+            throw;
+        }
     }
 
     // Entries built in this process hold longs or doubles; entries read back from the file, JSON numbers.

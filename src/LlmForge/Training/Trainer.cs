@@ -15,7 +15,9 @@ namespace LlmForge.Training;
 public enum TrainingOutcome { Completed, Interrupted, LossNotFinite }
 
 /// <summary>What the trainer reports after each optimiser step, for progress displays.</summary>
-public sealed record TrainingProgress(long Step, long TotalSteps, int Epoch, double Loss, double TokensPerSecond, TimeSpan Remaining, double? ValLoss);
+/// <param name="Loss">the loss of this step's batches (not the evaluation's average over several batches).</param>
+/// <param name="Remaining">the time left, estimated from recent steps; null during the first steps.</param>
+public sealed record TrainingProgress(long Step, long TotalSteps, int Epoch, double Loss, double TokensPerSecond, TimeSpan? Remaining, double? ValLoss);
 
 /// <summary>
 /// The book's <c>train_model_simple</c> (chapter 5) with appendix D's additions: for each optimiser step,
@@ -24,7 +26,7 @@ public sealed record TrainingProgress(long Step, long TotalSteps, int Epoch, dou
 /// loss plot and checkpoints along the way. Dropout is seeded from (seed, step), and the data order
 /// from (seed, epoch), so a resumed run continues exactly as the uninterrupted one would have.
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed partial class Trainer : IDisposable
 {
     readonly TrainerOptions _options;
     readonly string _runDir;
@@ -39,6 +41,7 @@ public sealed class Trainer : IDisposable
     readonly int _stepsPerEpoch;
     readonly PretrainingData _data;
 
+    RunLock? _lock;        // held while this trainer may write the run
     long _step;            // optimiser steps done
     long _tokensSeen;
     double _elapsedBefore; // seconds spent in earlier sessions of this run
@@ -79,51 +82,123 @@ public sealed class Trainer : IDisposable
 
     public GptModel Model => _model;
 
+    /// <summary>The options the run trains with (paths made absolute).</summary>
+    public TrainerOptions Options => _options;
+
     /// <summary>Called after every optimiser step.</summary>
     public Action<TrainingProgress>? Progress { get; set; }
 
     /// <summary>Called with one-line notes (evaluations, checkpoints).</summary>
     public Action<string>? Log { get; set; }
 
-    public string MetricsPath => Path.Combine(_runDir, "metrics.jsonl");
-    public string PlotPath => Path.Combine(_runDir, "loss.png");
-    public string SamplesPath => Path.Combine(_runDir, "samples.txt");
+    public string MetricsPath => Path.Combine(_runDir, RunFiles.Metrics);
+    public string PlotPath => Path.Combine(_runDir, RunFiles.Plot);
+    public string SamplesPath => Path.Combine(_runDir, RunFiles.Samples);
 
     // ---- starting and resuming -------------------------------------------------------------------
 
-    /// <summary>Sets up a new run in <paramref name="runDir"/>; an existing run there needs <paramref name="overwrite"/>.</summary>
-    public static Trainer Start(TrainerOptions options, string runDir, bool overwrite)
+    /// <summary>A note for the user about how the run was set up (a replaced run, a restart), or null.</summary>
+    public string? Notice { get; private set; }
+
+    /// <summary>
+    /// Sets up a new run in <paramref name="runDir"/>. A directory that already holds a run with a
+    /// checkpoint needs <paramref name="overwrite"/>; one holding anything that is not a run's is refused.
+    /// Everything is validated and loaded before the directory is created or touched.
+    /// </summary>
+    public static Trainer Start(TrainerOptions options, string runDir, bool overwrite) => Start(options, runDir, overwrite, held: null);
+
+    static Trainer Start(TrainerOptions options, string runDir, bool overwrite, RunLock? held)
     {
-        options.Validated();
-        if (File.Exists(runDir)) throw new BadInputException($"{runDir}: is a file; --out needs a directory");
-        if (Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())
-        {
-            if (!overwrite) throw new BadInputException($"{runDir}: already holds a run; use --resume {runDir} to continue it, another --out, or --overwrite to start over");
-            Directory.Delete(runDir, recursive: true);
-        }
+        options = options.WithAbsolutePaths().Validated();
+        bool existed = Directory.Exists(runDir);
+        RequireReplaceable(runDir, overwrite, restarting: held != null);
         var (tokenizer, tokenizerSpec) = LoadTokenizer(options.Tokenizer);
         var data = PretrainingData.Load(options.Data, tokenizer, options.ValFraction);
         manual_seed(options.Seed);
         var model = CreateModel(options, tokenizer);
+        Trainer trainer;
         try
         {
-            Directory.CreateDirectory(runDir);
-            var trainer = new Trainer(options, runDir, model, tokenizer, tokenizerSpec, data);
-            File.WriteAllText(Path.Combine(runDir, "options.json"), JsonSerializer.Serialize(options, TrainerOptions.Json));
-            return trainer;
+            trainer = new Trainer(options, runDir, model, tokenizer, tokenizerSpec, data);
         }
         catch
         {
             model.Dispose();
+            held?.Dispose();
+            throw;
+        }
+        try
+        {
+            trainer._lock = held ?? RunLock.Acquire(runDir);
+            // Checked again under the lock: another process may have saved a checkpoint meanwhile.
+            bool replacing = RequireReplaceable(runDir, overwrite, restarting: held != null);
+            if (replacing)
+            {
+                bool hadCheckpoint = Checkpoint.Latest(runDir) != null;
+                OutputDirectory.Clear(runDir, RunFiles.Kind, "--out",
+                    [("--data", options.Data), ("--init", options.Init), ("--config", options.ConfigPath), ("--tokenizer", options.Tokenizer)], RunFiles.Lock);
+                trainer.Notice = hadCheckpoint ? $"{runDir}: replaced the run that was there (--overwrite)"
+                    : $"{runDir}: replaced a run that had stopped before its first checkpoint";
+            }
+            AtomicFile.WriteAllText(Path.Combine(runDir, RunFiles.Options), JsonSerializer.Serialize(options, TrainerOptions.Json));
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            // Nothing of ours is left where nothing was: a directory this call created goes again.
+            if (!existed && Directory.Exists(runDir) && OutputDirectory.ForeignEntries(runDir, RunFiles.Kind).Count == 0)
+                Directory.Delete(runDir, recursive: true);
             throw;
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="runDir"/> holds a run that a new one replaces (true), is missing or empty
+    /// (false), or must be kept (bad input): foreign files, or a run with a checkpoint and no --overwrite.
+    /// </summary>
+    static bool RequireReplaceable(string runDir, bool overwrite, bool restarting)
+    {
+        if (!OutputDirectory.CheckAvailable(runDir, RunFiles.Kind, "--out")) return false;
+        if (overwrite || restarting) return true;
+        var entries = Directory.EnumerateFileSystemEntries(runDir).Select(Path.GetFileName).ToList();
+        if (entries.All(e => e == RunFiles.Lock)) return false; // only a lock: nothing was written yet
+        if (Checkpoint.Latest(runDir) == null) return true;      // killed before its first save: nothing to lose
+        throw new BadInputException($"{runDir}: already holds a run; use --resume {runDir} to continue it, another --out, or --overwrite to replace it");
+    }
+
     /// <summary>Continues the run in <paramref name="runDir"/> from its newest checkpoint.</summary>
+    /// <remarks>A run stopped before its first checkpoint starts again from step 0 with its saved options.</remarks>
     public static Trainer Resume(string runDir)
     {
         if (!Directory.Exists(runDir)) throw new BadInputException($"{runDir}: no such run directory");
-        string checkpoint = Checkpoint.Latest(runDir) ?? throw new BadInputException($"{runDir}: the run has no checkpoint to resume from");
+        if (!Directory.Exists(Checkpoint.CheckpointsDir(runDir)) && !File.Exists(Path.Combine(runDir, RunFiles.Options)))
+            throw new BadInputException($"{runDir}: not a training run (no checkpoints/ or {RunFiles.Options})");
+        var runLock = RunLock.Acquire(runDir);
+        try
+        {
+            if (Checkpoint.Latest(runDir) == null)
+            {
+                var saved = RunFiles.ReadOptions(runDir) ?? throw new BadInputException($"{runDir}: the run has no checkpoint to resume from and no {RunFiles.Options} to start it again");
+                var restarted = Start(saved, runDir, overwrite: false, held: runLock);
+                restarted.Notice = $"{runDir}: the run stopped before its first checkpoint; starting it again from step 0 with its saved options";
+                return restarted;
+            }
+            var trainer = ResumeFromCheckpoint(runDir);
+            trainer._lock = runLock;
+            return trainer;
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
+    }
+
+    static Trainer ResumeFromCheckpoint(string runDir)
+    {
+        RunFiles.RemoveStaleTemporaries(runDir);
+        string checkpoint = Checkpoint.Latest(runDir)!;
         Checkpoint.Verify(checkpoint);
         string statePath = Path.Combine(checkpoint, "trainer_state.json");
         JsonObject state;
@@ -138,13 +213,25 @@ public sealed class Trainer : IDisposable
             throw new BadInputException($"{statePath}: missing or damaged ({e.Message})");
         }
         options.Validated();
-        long Field(string name) => state[name] is JsonValue value && value.TryGetValue(out long number) ? number
+        long Field(string name, long min, long max) => state[name] is JsonValue value && value.TryGetValue(out long number)
+            ? number >= min && number <= max ? number : throw new BadInputException($"{statePath}: '{name}' is {number}, expected {min} to {max}")
             : throw new BadInputException($"{statePath}: no integer '{name}'");
+        long totalSteps = Field("total_steps", 1, long.MaxValue);
+        long step = Field("step", 1, totalSteps);
+        if (step != Checkpoint.StepOf(checkpoint))
+            throw new BadInputException($"{statePath}: 'step' is {step}, but the checkpoint is {Path.GetFileName(checkpoint)}");
+        long optimizerSteps = Field("optimizer_steps", step, step);
+        long tokensSeen = Field("tokens_seen", 0, long.MaxValue);
+        long trainTokens = Field("train_tokens", 0, int.MaxValue), valTokens = Field("val_tokens", 0, int.MaxValue);
+        double elapsedBefore = state["elapsed_s"] is JsonValue elapsed && elapsed.TryGetValue(out double seconds) && double.IsFinite(seconds) && seconds >= 0 ? seconds : 0;
+        foreach (var (option, path) in new[] { ("--data", options.Data), ("--tokenizer", options.Tokenizer is "gpt2" ? null : options.Tokenizer) })
+            if (path != null && !File.Exists(path) && !Directory.Exists(path))
+                throw new BadInputException($"{runDir}: the run's {option} {path} is missing; the run was started with it and needs it to continue");
 
         var (tokenizer, tokenizerSpec) = LoadTokenizer(options.Tokenizer);
         var data = PretrainingData.Load(options.Data, tokenizer, options.ValFraction);
-        if (data.TrainIds.Length != Field("train_tokens") || data.ValIds.Length != Field("val_tokens"))
-            throw new BadInputException($"{options.Data}: the data changed since the run started ({data.TrainIds.Length} training tokens now, {Field("train_tokens")} then)");
+        if (data.TrainIds.Length != trainTokens || data.ValIds.Length != valTokens)
+            throw new BadInputException($"{options.Data}: the data changed since the run started ({data.TrainIds.Length} training tokens now, {trainTokens} then)");
         var model = ModelLoader.Load(checkpoint).Model;
         Trainer? trainer = null;
         try
@@ -152,8 +239,8 @@ public sealed class Trainer : IDisposable
             if (options.Dropout is double rate && rate != model.Config.DropRate)
                 throw new BadInputException($"{checkpoint}: its config has drop_rate {model.Config.DropRate}, the run's options {rate}");
             trainer = new Trainer(options, runDir, model, tokenizer, tokenizerSpec, data);
-            if (trainer.TotalSteps != Field("total_steps"))
-                throw new BadInputException($"{checkpoint}: the run had {Field("total_steps")} steps in all, its options now give {trainer.TotalSteps}");
+            if (trainer.TotalSteps != totalSteps)
+                throw new BadInputException($"{checkpoint}: the run had {totalSteps} steps in all, its options now give {trainer.TotalSteps}");
             using (var optimizerState = SafeTensorsFile.Open(Path.Combine(checkpoint, "optimizer.safetensors")))
             {
                 // The optimizer takes its own references to the moments; the handles read here are released after.
@@ -163,12 +250,12 @@ public sealed class Trainer : IDisposable
                     if (!optimizerState.Names.Contains(name)) return null;
                     read.Add(optimizerState.Read(name));
                     return read[^1];
-                }, Field("optimizer_steps"), checkpoint);
+                }, optimizerSteps, checkpoint);
                 read.ForEach(t => t.Dispose());
             }
-            trainer._step = Field("step");
-            trainer._tokensSeen = Field("tokens_seen");
-            trainer._elapsedBefore = state["elapsed_s"] is JsonValue elapsed && elapsed.TryGetValue(out double seconds) ? seconds : 0;
+            trainer._step = step;
+            trainer._tokensSeen = tokensSeen;
+            trainer._elapsedBefore = elapsedBefore;
             return trainer;
         }
         catch
@@ -213,10 +300,13 @@ public sealed class Trainer : IDisposable
             if (options.ConfigPath == null) config = config with { VocabSize = tokenizer.VocabSize };
             model = new GptModel(config.Validated("model config"));
         }
-        if (model.Config.VocabSize < tokenizer.VocabSize)
+        // A larger model vocabulary would let samples hold ids the tokenizer cannot decode; a smaller one, ids it cannot embed.
+        if (model.Config.VocabSize != tokenizer.VocabSize)
         {
             model.Dispose();
-            throw new BadInputException($"the model's vocabulary ({model.Config.VocabSize}) is smaller than the tokenizer's ({tokenizer.VocabSize})");
+            string source = options.Init != null ? $"--init {options.Init}" : $"--config {options.ConfigPath}";
+            throw new BadInputException($"{source}: the model's vocabulary has {model.Config.VocabSize} ids, the tokenizer {options.Tokenizer} has {tokenizer.VocabSize}; they must be equal"
+                + (options.Init == null ? $" (set vocab_size to {tokenizer.VocabSize}, or use a preset, which takes the tokenizer's)" : ""));
         }
         return model;
     }
@@ -228,7 +318,8 @@ public sealed class Trainer : IDisposable
         using var metrics = new MetricsLog(MetricsPath, _step);
         TruncateSamples(_step);
         var clock = Stopwatch.StartNew();
-        long sessionStartStep = _step;
+        var timeLeft = new TimeLeftEstimate();
+        double stepStarted = 0;
         long sessionStartTokens = _tokensSeen;
         double Elapsed() => _elapsedBefore + clock.Elapsed.TotalSeconds;
 
@@ -241,6 +332,7 @@ public sealed class Trainer : IDisposable
             LossPlot.Save(PlotPath, metrics.Entries);
         }
 
+        stepStarted = clock.Elapsed.TotalSeconds;
         _model.train();
         while (_step < TotalSteps)
         {
@@ -286,10 +378,11 @@ public sealed class Trainer : IDisposable
             if (entry["val_loss"] != null || entry["eval_train_loss"] != null) LossPlot.Save(PlotPath, metrics.Entries);
 
             double sessionSeconds = clock.Elapsed.TotalSeconds;
+            timeLeft.Add(sessionSeconds - stepStarted);
+            stepStarted = sessionSeconds;
             double tokensPerSecond = (_tokensSeen - sessionStartTokens) / Math.Max(sessionSeconds, 1e-9);
-            double secondsPerStep = sessionSeconds / (_step - sessionStartStep);
             Progress?.Invoke(new TrainingProgress(_step, TotalSteps, epoch + 1, trainLoss, tokensPerSecond,
-                TimeSpan.FromSeconds(secondsPerStep * (TotalSteps - _step)), entry["val_loss"]?.GetValue<double>()));
+                timeLeft.For(TotalSteps - _step), entry["val_loss"]?.GetValue<double>()));
             if (_step % _options.SaveEvery == 0 || last || stop.IsCancellationRequested)
             {
                 // An update can overflow the weights while the loss before it was still finite: never save those.
@@ -341,9 +434,9 @@ public sealed class Trainer : IDisposable
         {
             int[] prompt = _tokenizer.Encode(_options.SamplePrompt);
             var ids = TextGenerator.Generate(_model, prompt, new GenerationOptions { MaxNewTokens = _options.SampleTokens }).ToArray();
-            // One line per sample, newlines shown as spaces, as the book prints them.
-            string text = _tokenizer.Decode([.. prompt, .. ids]).Replace('\n', ' ');
-            File.AppendAllText(SamplesPath, $"[step {_step}] {text}\n");
+            // One block per sample, its newlines kept: a header line, the text, a blank line.
+            string text = _tokenizer.Decode([.. prompt, .. ids]);
+            File.AppendAllText(SamplesPath, $"[step {_step}]\n{text}\n\n");
         }
     }
 
@@ -369,18 +462,30 @@ public sealed class Trainer : IDisposable
 
     long StepSeed(long step) => (long)(new SplitMix64((ulong)_options.Seed, (ulong)step + 1).Next() >> 1);
 
+    /// <summary>Drops the samples of steps after <paramref name="step"/> (a resumed run writes them again).</summary>
     void TruncateSamples(long step)
     {
         if (!File.Exists(SamplesPath)) return;
-        var kept = File.ReadAllLines(SamplesPath).Where(line =>
-            line.StartsWith("[step ") && long.TryParse(line[6..line.IndexOf(']')], out long s) && s <= step);
+        var kept = new List<string>();
+        bool keeping = true;
+        foreach (var line in File.ReadLines(SamplesPath))
+        {
+            // Each block starts with "[step N]"; the lines up to the next header belong to it.
+            var header = SampleHeader().Match(line);
+            if (header.Success) keeping = long.TryParse(header.Groups[1].Value, out long s) && s <= step;
+            if (keeping) kept.Add(line);
+        }
         AtomicFile.WriteAllLines(SamplesPath, kept);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\[step ([0-9]+)\]")]
+    private static partial System.Text.RegularExpressions.Regex SampleHeader();
 
     public void Dispose()
     {
         _mixed?.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
+        _lock?.Dispose();
     }
 }

@@ -63,6 +63,8 @@ public sealed record TrainerOptions
         Require(Stride is null or >= 1, $"--stride must be at least 1, got {Stride}");
         Require(BatchSize >= 1, $"--batch-size must be at least 1, got {BatchSize}");
         Require(GradAccumulation >= 1, $"--grad-accumulation must be at least 1, got {GradAccumulation}");
+        foreach (var (option, value) in new (string, double?)[] { ("--lr", Lr), ("--weight-decay", WeightDecay), ("--initial-lr", InitialLr), ("--min-lr", MinLr), ("--grad-clip", GradClip), ("--dropout", Dropout), ("--val-fraction", ValFraction) })
+            Require(value is null || double.IsFinite(value.Value), $"{option} must be a finite number, got {value}");
         Require(Lr > 0, $"--lr must be above 0, got {Lr}");
         Require(WeightDecay >= 0, $"--weight-decay must be at least 0, got {WeightDecay}");
         Require(WarmupSteps >= 0, $"--warmup-steps must be at least 0, got {WarmupSteps}");
@@ -79,6 +81,22 @@ public sealed record TrainerOptions
         Require(KeepCheckpoints >= 1, $"--keep-checkpoints must be at least 1, got {KeepCheckpoints}");
         Require(SampleTokens >= 0, $"--sample-tokens must be at least 0, got {SampleTokens}");
         return this;
+    }
+
+    /// <summary>
+    /// The same options with the data, tokenizer, config and initial weights as absolute paths, so that
+    /// <c>--resume</c> finds them from any working directory. Names that are not paths (gpt2, gpt2-124M) stay.
+    /// </summary>
+    public TrainerOptions WithAbsolutePaths()
+    {
+        static string? Absolute(string? path) => path != null && (File.Exists(path) || Directory.Exists(path)) ? Path.GetFullPath(path) : path;
+        return this with
+        {
+            Data = Absolute(Data)!,
+            Tokenizer = Tokenizer is "gpt2" or "simple" ? Tokenizer : Absolute(Tokenizer)!,
+            ConfigPath = Absolute(ConfigPath),
+            Init = Absolute(Init),
+        };
     }
 
     public static readonly JsonSerializerOptions Json = new()

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace LlmForge.Training;
+
+/// <summary>
+/// The files of a training run directory: what the trainer writes there, so that <c>--overwrite</c>
+/// and the clean-up of interrupted writes touch those and nothing else.
+/// </summary>
+public static partial class RunFiles
+{
+    public const string Options = "options.json", Metrics = "metrics.jsonl", Plot = "loss.png", Samples = "samples.txt", Lock = RunLock.FileName;
+
+    /// <summary>Temporaries left by a write that was killed or ran out of disk: ours, and safe to delete.</summary>
+    static readonly string[] Temporaries = [Options + ".tmp", Metrics + ".tmp", Samples + ".tmp", Plot + ".tmp.png"];
+
+    /// <summary>A run directory as an <see cref="OutputKind"/>: its own files and, inside <c>checkpoints/</c>, checkpoints.</summary>
+    public static readonly OutputKind Kind = new("run",
+        name => name is Options or Metrics or Plot or Samples or Lock or "checkpoints" || Temporaries.Contains(name),
+        (_, inner) => inner is "latest" or "latest.tmp" || CheckpointName().IsMatch(inner) || inner.StartsWith(".tmp-step-") || inner.StartsWith(".old-step-"));
+
+    [GeneratedRegex(@"^step-[0-9]{6,}$")]
+    public static partial Regex CheckpointName();
+
+    /// <summary>Deletes temporaries of earlier writes that never finished (the caller holds the run's lock).</summary>
+    public static void RemoveStaleTemporaries(string runDir)
+    {
+        foreach (var name in Temporaries)
+            if (File.Exists(Path.Combine(runDir, name))) File.Delete(Path.Combine(runDir, name));
+        string checkpoints = Checkpoint.CheckpointsDir(runDir);
+        if (!Directory.Exists(checkpoints)) return;
+        if (File.Exists(Path.Combine(checkpoints, "latest.tmp"))) File.Delete(Path.Combine(checkpoints, "latest.tmp"));
+        foreach (var leftover in Directory.EnumerateDirectories(checkpoints, ".tmp-step-*").Concat(Directory.EnumerateDirectories(checkpoints, ".old-step-*")))
+            Directory.Delete(leftover, recursive: true);
+    }
+
+    /// <summary>The options a run was started with (<c>options.json</c>), or null when it has none.</summary>
+    public static TrainerOptions? ReadOptions(string runDir)
+    {
+        string path = Path.Combine(runDir, Options);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<TrainerOptions>(File.ReadAllText(path), TrainerOptions.Json) ?? throw new JsonException("empty");
+        }
+        catch (JsonException e)
+        {
+            throw new BadInputException($"{path}: damaged ({e.Message})");
+        }
+    }
+}
