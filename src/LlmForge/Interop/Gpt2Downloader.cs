@@ -1,19 +1,28 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
 namespace LlmForge.Interop;
 
-/// <summary>A download that could not complete; the message names the URL and what to do instead.</summary>
-public sealed class DownloadException(string message) : Exception(message);
+/// <summary>
+/// A download that could not complete; the message names the URL and what to do instead.
+/// <paramref name="transient"/>: a time-out, a broken connection or a server error, worth another try.
+/// </summary>
+public sealed class DownloadException(string message, bool transient = false) : Exception(message)
+{
+    public bool Transient { get; } = transient;
+}
 
 /// <summary>
 /// Fetches OpenAI's GPT-2 weights (<c>config.json</c> and <c>model.safetensors</c>) from their Hugging
 /// Face repositories into <see cref="Gpt2Cache"/>. Each file is written to <c>FILE.part</c>, resumed
 /// with an HTTP range request after an interruption, checked against the checksum the server
-/// publishes (the SHA-256 of a large file, the git blob SHA-1 of a small one), and only then renamed
-/// to its name: a loader never sees a partial or unverified file.
+/// publishes (the SHA-256 of a large file, the git blob SHA-1 of a small one) and for being a
+/// well-formed config or safetensors file, and only then renamed to its name: a loader never sees a
+/// partial or unverified file. A server that stops answering is given up after
+/// <see cref="IdleTimeout"/> and tried again <see cref="Retries"/> times.
 /// </summary>
 public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string> endpoints)
 {
@@ -24,11 +33,25 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
     /// <summary>Called with (file, bytes so far, bytes in all or -1) as data arrives.</summary>
     public Action<string, long, long>? Progress { get; init; }
 
-    /// <summary>An HTTP client that does not follow redirects (their headers carry the checksum) and gives up connecting after 10 s.</summary>
-    public static HttpClient CreateClient() => new(new SocketsHttpHandler
+    /// <summary>Called with one line worth telling the user that does not stop the download.</summary>
+    public Action<string>? Warning { get; init; }
+
+    /// <summary>How long a connection, a reply or the next piece of data may take before a try is given up.</summary>
+    public TimeSpan IdleTimeout { get; init; } = DefaultIdleTimeout;
+
+    /// <summary>Tries after the first one for a time-out, a broken connection or a server error (5xx, 408, 429).</summary>
+    public int Retries { get; init; } = 3;
+
+    /// <summary>The wait before the first retry; it doubles for each further one.</summary>
+    public TimeSpan Backoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>An HTTP client that does not follow redirects (their headers carry the checksum, and each target is checked) and gives up connecting after <paramref name="connectTimeout"/>.</summary>
+    public static HttpClient CreateClient(TimeSpan? connectTimeout = null) => new(new SocketsHttpHandler
     {
         AllowAutoRedirect = false,
-        ConnectTimeout = TimeSpan.FromSeconds(10),
+        ConnectTimeout = connectTimeout ?? DefaultIdleTimeout,
         AutomaticDecompression = DecompressionMethods.None,
     })
     { Timeout = Timeout.InfiniteTimeSpan };
@@ -38,19 +61,27 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
     {
         if (!Gpt2Cache.Repositories.TryGetValue(size, out var repository))
             throw new BadInputException($"--size {size}: expected one of {string.Join(", ", Gpt2Cache.Repositories.Keys)}");
+        foreach (string endpoint in endpoints) HttpUrl.Parse(endpoint, "download source");
         string directory = Gpt2Cache.Directory(size);
         Directory.CreateDirectory(directory);
         foreach (string file in Files)
         {
             string target = Path.Combine(directory, file);
-            if (File.Exists(target)) continue; // only verified files ever get this name
+            bool replace = false;
+            if (File.Exists(target))
+            {
+                // A file in the cache came from here or by hand; either way it must be what its name says.
+                if (DownloadedFileCheck.Problem(file, target) is not string problem) continue;
+                Warning?.Invoke($"{target} is not a usable {file} ({problem}); fetching it again");
+                replace = true;
+            }
             var failures = new List<string>();
             foreach (string endpoint in endpoints)
             {
                 string url = $"{endpoint.TrimEnd('/')}/{repository}/resolve/main/{file}";
                 try
                 {
-                    await DownloadFileAsync(url, target, cancellation);
+                    await DownloadFileWithRetriesAsync(url, target, replace, cancellation);
                     failures.Clear();
                     break;
                 }
@@ -65,11 +96,47 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
         return directory;
     }
 
-    async Task DownloadFileAsync(string url, string target, CancellationToken cancellation)
+    async Task DownloadFileWithRetriesAsync(string url, string target, bool replace, CancellationToken cancellation)
     {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await DownloadFileAsync(url, target, replace, cancellation);
+                return;
+            }
+            catch (DownloadException e) when (e.Transient)
+            {
+                if (attempt < Retries)
+                {
+                    await Task.Delay(Backoff * Math.Pow(2, attempt), cancellation);
+                    continue;
+                }
+                string tries = attempt == 0 ? "" : $" ({attempt + 1} tries)";
+                bool partial = File.Exists(target + ".part") && new FileInfo(target + ".part").Length > 0;
+                throw new DownloadException($"{e.Message}{tries}{(partial ? "; run the command again to resume" : "")}");
+            }
+        }
+    }
+
+    async Task DownloadFileAsync(string url, string target, bool replace, CancellationToken cancellation)
+    {
+        string file = Path.GetFileName(target);
         string part = target + ".part";
         long have = File.Exists(part) ? new FileInfo(part).Length : 0;
-        var (response, checksum, total) = await SendAsync(url, have, cancellation);
+        // One timer for this try, pushed back whenever the server answers or sends data.
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var (response, checksum, total) = await SendAsync(url, have, idle, cancellation);
+        if (have > 0 && PartIsStale(response, have, total))
+        {
+            // The part is longer than the remote file (it changed, or the part came from elsewhere): a range
+            // request would fail the same way on every try, so this file starts over.
+            response.Dispose();
+            Warning?.Invoke($"{part} holds {have:N0} bytes, more than the {(total >= 0 ? total.ToString("N0") : "?")} of {url}; starting that file over");
+            File.Delete(part);
+            have = 0;
+            (response, checksum, total) = await SendAsync(url, have, idle, cancellation);
+        }
         using (response)
         {
             bool resumed = response.StatusCode == HttpStatusCode.PartialContent;
@@ -79,33 +146,41 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
             }
             else if (!response.IsSuccessStatusCode)
             {
-                throw new DownloadException($"{url}: HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
+                int status = (int)response.StatusCode;
+                throw new DownloadException($"{url}: HTTP {status} {response.ReasonPhrase}", transient: status is >= 500 or 408 or 429);
             }
             else
             {
                 if (!resumed) have = 0;
                 total = total >= 0 ? total : response.Content.Headers.ContentLength is long length ? have + length : -1;
                 await using var output = new FileStream(part, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-                await using var input = await response.Content.ReadAsStreamAsync(cancellation);
                 var buffer = new byte[1 << 20];
                 try
                 {
-                    for (int read; (read = await input.ReadAsync(buffer, cancellation)) > 0;)
+                    await using var input = await response.Content.ReadAsStreamAsync(idle.Token);
+                    while (true)
                     {
+                        idle.CancelAfter(IdleTimeout);
+                        int read = await input.ReadAsync(buffer, idle.Token);
+                        if (read == 0) break;
                         await output.WriteAsync(buffer.AsMemory(0, read), cancellation);
                         have += read;
-                        Progress?.Invoke(Path.GetFileName(target), have, total);
+                        Progress?.Invoke(file, have, total);
                     }
+                }
+                catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+                {
+                    throw new DownloadException($"{url}: no data for {Seconds(IdleTimeout)} after {have:N0} of {Count(total)} bytes", transient: true);
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException)
                 {
-                    throw new DownloadException($"{url}: the connection broke after {have:N0} of {(total >= 0 ? total.ToString("N0") : "?")} bytes ({e.Message}); run the command again to resume");
+                    throw new DownloadException($"{url}: the connection broke after {have:N0} of {Count(total)} bytes ({e.Message})", transient: true);
                 }
             }
         }
 
         if (total >= 0 && have != total)
-            throw new DownloadException($"{url}: got {have:N0} bytes of {total:N0}; run the command again to resume");
+            throw new DownloadException($"{url}: got {have:N0} bytes of {total:N0}", transient: have < total);
         if (checksum != null)
         {
             string actual = checksum.Length == 64 ? FileHash.Sha256(part) : GitBlobSha1(part);
@@ -115,11 +190,28 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
                 throw new DownloadException($"{url}: checksum mismatch (the server publishes {checksum}, the file has {actual}); the download was removed, run the command again");
             }
         }
-        File.Move(part, target, overwrite: false);
+        if (DownloadedFileCheck.Problem(file, part) is string problem)
+        {
+            File.Delete(part);
+            string noChecksum = checksum == null ? " and the server publishes no checksum" : "";
+            throw new DownloadException($"{url}: the file is not a usable {file} ({problem}){noChecksum}; nothing was kept");
+        }
+        if (checksum == null)
+            Warning?.Invoke($"{url}: the server publishes no checksum; the file was only checked to be a well-formed {file}");
+        File.Move(part, target, overwrite: replace);
     }
 
-    /// <summary>GET, following redirects by hand: the checksum and size of a large file are on the first reply.</summary>
-    async Task<(HttpResponseMessage Response, string? Checksum, long Total)> SendAsync(string url, long from, CancellationToken cancellation)
+    /// <summary>Whether a range request from <paramref name="have"/> cannot continue the part file.</summary>
+    static bool PartIsStale(HttpResponseMessage response, long have, long total) => response.StatusCode switch
+    {
+        HttpStatusCode.RequestedRangeNotSatisfiable => have != total,
+        HttpStatusCode.PartialContent => response.Content.Headers.ContentRange is not { } range
+            || range.From != have || range.Length is long length && length < have,
+        _ => false, // 200 (the range was ignored) starts over anyway; an error is reported as such
+    };
+
+    /// <summary>GET, following redirects by hand (to http or https only): the checksum and size of a large file are on the first reply.</summary>
+    async Task<(HttpResponseMessage Response, string? Checksum, long Total)> SendAsync(string url, long from, CancellationTokenSource idle, CancellationToken cancellation)
     {
         string? checksum = null;
         long total = -1;
@@ -129,24 +221,28 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
             using var request = new HttpRequestMessage(HttpMethod.Get, current);
             if (from > 0) request.Headers.Range = new RangeHeaderValue(from, null);
             HttpResponseMessage response;
+            idle.CancelAfter(IdleTimeout);
             try
             {
-                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation);
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, idle.Token);
             }
             catch (HttpRequestException e)
             {
-                throw new DownloadException($"cannot reach {current} ({e.Message})");
+                throw new DownloadException($"cannot reach {current} ({e.Message})", transient: !IsRefusal(e));
             }
-            catch (TaskCanceledException) when (!cancellation.IsCancellationRequested)
+            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
             {
-                throw new DownloadException($"cannot reach {current} (timed out)");
+                throw new DownloadException($"{current}: no answer within {Seconds(IdleTimeout)}", transient: true);
             }
             checksum ??= Checksum(response, "X-Linked-Etag") ?? Checksum(response, "ETag");
             if (total < 0 && Header(response, "X-Linked-Size") is string size && long.TryParse(size, out long linked)) total = linked;
             if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is Uri location)
             {
-                current = location.IsAbsoluteUri ? location : new Uri(current, location);
+                var next = location.IsAbsoluteUri ? location : new Uri(current, location);
                 response.Dispose();
+                if (!HttpUrl.IsHttp(next))
+                    throw new BadInputException($"{current} redirects to {next}: only http and https URLs are followed");
+                current = next;
                 continue;
             }
             if (total < 0 && response.Content.Headers.ContentRange?.Length is long rangeLength) total = rangeLength;
@@ -155,6 +251,15 @@ public sealed partial class Gpt2Downloader(HttpClient http, IReadOnlyList<string
         }
         throw new DownloadException($"{url}: too many redirects");
     }
+
+    /// <summary>No network, no such host, or nothing listening: another try a second later would say the same.</summary>
+    static bool IsRefusal(HttpRequestException e) =>
+        e.HttpRequestError == HttpRequestError.NameResolutionError
+        || e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.NetworkUnreachable or SocketError.HostUnreachable or SocketError.HostNotFound };
+
+    static string Seconds(TimeSpan time) => $"{time.TotalSeconds:0.###} s";
+
+    static string Count(long total) => total >= 0 ? total.ToString("N0") : "?";
 
     static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
