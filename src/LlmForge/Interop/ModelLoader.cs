@@ -78,6 +78,8 @@ public static class ModelLoader
 
     static IWeightSource OpenWeights(string path)
     {
+        // Before the probe below opens it: opening a FIFO would wait for a writer.
+        InputFile.RequireRegular(path, "a model file (.safetensors or .pth)");
         using (var probe = File.OpenRead(path))
         {
             Span<byte> magic = stackalloc byte[4];

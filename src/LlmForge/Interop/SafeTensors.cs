@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.Unicode;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;
@@ -41,6 +42,7 @@ public sealed class SafeTensorsFile : IWeightSource
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new BadInputException($"{path}: no such file");
+        InputFile.RequireRegular(path, "a safetensors file");
         return new SafeTensorsFile(path);
     }
 
@@ -84,7 +86,7 @@ public sealed class SafeTensorsFile : IWeightSource
     {
         long fileLength = _stream.Length;
         Span<byte> lengthBytes = stackalloc byte[8];
-        if (fileLength < 8 || _stream.Read(lengthBytes) != 8) throw Bad("too short for a safetensors header");
+        if (fileLength < 8 || _stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) != 8) throw Bad("too short for a safetensors header");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength == 0 || headerLength > 100_000_000 || (long)headerLength > fileLength - 8)
             throw Bad($"header length {headerLength} does not fit a file of {fileLength} bytes");
@@ -92,39 +94,99 @@ public sealed class SafeTensorsFile : IWeightSource
         _stream.ReadExactly(header);
         dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
+        if (!Utf8.IsValid(header)) throw Bad("header is not UTF-8 text");
 
-        JsonObject root;
+        JsonDocument document;
         try
         {
-            root = JsonNode.Parse(Encoding.UTF8.GetString(header)) as JsonObject ?? throw Bad("header is not a JSON object");
+            document = JsonDocument.Parse(header);
         }
         catch (JsonException e)
         {
             throw Bad($"header is not valid JSON ({e.Message})");
         }
-        foreach (var (name, value) in root)
+        using (document)
         {
-            if (name == "__metadata__")
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw Bad("header is not a JSON object");
+            RequireUniqueKeys(root, name => $"header names {Show(name)} twice");
+            foreach (var property in root.EnumerateObject())
             {
-                Metadata = (value as JsonObject)?.ToDictionary(p => p.Key, p => p.Value?.ToString() ?? "") ?? new Dictionary<string, string>();
-                continue;
+                if (property.Name == "__metadata__")
+                {
+                    if (property.Value.ValueKind == JsonValueKind.Object)
+                        Metadata = property.Value.EnumerateObject().ToDictionary(
+                            p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
+                    continue;
+                }
+                _entries[property.Name] = ParseEntry(property.Name, property.Value, dataLength);
             }
-            if (value is not JsonObject entry || entry["dtype"] is not JsonValue dtypeNode
-                || entry["shape"] is not JsonArray shapeNode || entry["data_offsets"] is not JsonArray offsets || offsets.Count != 2)
-                throw Bad($"tensor '{name}' needs dtype, shape and data_offsets");
-            var dtype = ParseDType(dtypeNode.ToString(), name);
-            long[] shape = shapeNode.Select(d => d!.GetValue<long>()).ToArray();
-            long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
-            if (begin < 0 || end < begin || end > dataLength)
-                throw Bad($"tensor '{name}' has data offsets [{begin}, {end}) outside the {dataLength} data bytes");
-            long expected = shape.Aggregate(1L, (a, d) => a * d) * ElementSize(dtype);
-            if (end - begin != expected)
-                throw Bad($"tensor '{name}' of shape [{string.Join(", ", shape)}] needs {expected} bytes, its offsets give {end - begin}");
-            _entries[name] = (dtype, shape, begin, end);
+        }
+        RequireNoOverlap();
+    }
+
+    /// <summary>One tensor's dtype, shape and byte range, each checked: whole numbers, sizes that add up, inside the data.</summary>
+    (ScalarType DType, long[] Shape, long Begin, long End) ParseEntry(string name, JsonElement entry, long dataLength)
+    {
+        string tensor = $"tensor {Show(name)}";
+        if (name.Any(char.IsControl)) throw Bad($"{tensor} has a control character in its name");
+        if (entry.ValueKind != JsonValueKind.Object
+            || !entry.TryGetProperty("dtype", out var dtypeNode) || !entry.TryGetProperty("shape", out var shapeNode)
+            || !entry.TryGetProperty("data_offsets", out var offsetsNode))
+            throw Bad($"{tensor} needs dtype, shape and data_offsets");
+        RequireUniqueKeys(entry, key => $"{tensor} has {Show(key)} twice");
+        if (dtypeNode.ValueKind != JsonValueKind.String) throw Bad($"{tensor}: dtype must be a string such as \"F32\", got {Raw(dtypeNode)}");
+        var dtype = ParseDType(dtypeNode.GetString()!, tensor);
+        if (shapeNode.ValueKind != JsonValueKind.Array) throw Bad($"{tensor}: shape must be a list of sizes, got {Raw(shapeNode)}");
+        long[] shape = shapeNode.EnumerateArray().Select(d => WholeNumber(d, tensor, "shape")).ToArray();
+        if (offsetsNode.ValueKind != JsonValueKind.Array || offsetsNode.GetArrayLength() != 2)
+            throw Bad($"{tensor}: data_offsets must be [begin, end], got {Raw(offsetsNode)}");
+        long begin = WholeNumber(offsetsNode[0], tensor, "data_offsets"), end = WholeNumber(offsetsNode[1], tensor, "data_offsets");
+        if (end < begin || end > dataLength)
+            throw Bad($"{tensor} has data offsets [{begin}, {end}) outside the {dataLength} data bytes");
+        long expected;
+        try
+        {
+            expected = checked(shape.Aggregate(1L, (a, d) => a * d) * ElementSize(dtype));
+        }
+        catch (OverflowException)
+        {
+            throw Bad($"{tensor} of shape {ShowShape(shape)} would take more than 2^63 bytes");
+        }
+        if (end - begin != expected)
+            throw Bad($"{tensor} of shape {ShowShape(shape)} needs {expected} bytes, its offsets give {end - begin}");
+        return (dtype, shape, begin, end);
+    }
+
+    /// <summary>A size or an offset: a JSON integer from 0 to 2^63 - 1 (no fractions, no exponents, no strings).</summary>
+    long WholeNumber(JsonElement node, string tensor, string field) =>
+        node.ValueKind == JsonValueKind.Number && node.TryGetInt64(out long value) && value >= 0
+            ? value
+            : throw Bad($"{tensor}: {field} must hold whole numbers from 0 to 2^63-1, got {Raw(node)}");
+
+    /// <summary>JSON readers disagree on which of two equal keys wins, so a header with both is ambiguous: refuse it.</summary>
+    void RequireUniqueKeys(JsonElement obj, Func<string, string> twice)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in obj.EnumerateObject())
+            if (!seen.Add(property.Name)) throw Bad(twice(property.Name));
+    }
+
+    /// <summary>Two tensors sharing bytes would alias each other's weights; the format forbids it.</summary>
+    void RequireNoOverlap()
+    {
+        string? previous = null;
+        long previousEnd = 0;
+        foreach (var (name, (_, _, begin, end)) in _entries.Where(e => e.Value.End > e.Value.Begin).OrderBy(e => e.Value.Begin))
+        {
+            if (previous != null && begin < previousEnd)
+                throw Bad($"tensors {Show(previous)} and {Show(name)} overlap (bytes [{_entries[previous].Begin}, {previousEnd}) and [{begin}, {end}))");
+            previous = name;
+            previousEnd = end;
         }
     }
 
-    static ScalarType ParseDType(string dtype, string name) => dtype switch
+    ScalarType ParseDType(string dtype, string tensor) => dtype switch
     {
         "F32" => ScalarType.Float32,
         "F16" => ScalarType.Float16,
@@ -134,8 +196,22 @@ public sealed class SafeTensorsFile : IWeightSource
         "I32" => ScalarType.Int32,
         "U8" => ScalarType.Byte,
         "BOOL" => ScalarType.Bool,
-        _ => throw new BadInputException($"tensor '{name}': dtype {dtype} is not supported"),
+        _ => throw Bad($"{tensor} has dtype {Show(dtype)}, which is not supported (F32, F16, BF16, F64, I64, I32, U8, BOOL are)"),
     };
+
+    /// <summary>A name or value from the file, quoted and escaped onto one line, cut short if long.</summary>
+    static string Show(string text) => "'" + Escape(text.Length > 100 ? text[..100] + "..." : text) + "'";
+
+    static string Raw(JsonElement node)
+    {
+        string raw = node.GetRawText();
+        return Escape(raw.Length > 40 ? raw[..40] + "..." : raw);
+    }
+
+    static string Escape(string text) =>
+        string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+
+    static string ShowShape(long[] shape) => $"[{string.Join(", ", shape)}]";
 
     static string DTypeName(ScalarType dtype) => dtype switch
     {
