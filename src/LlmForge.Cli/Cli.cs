@@ -27,19 +27,35 @@ static class Cli
         }
         catch (BadInputException e)
         {
-            Error(e.Message);
+            Error(OneLine(e.Message));
             return ExitBadInput;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Error(e.Message);
+            Error(OneLine(e.Message));
             return ExitFailure;
         }
         catch (Exception e)
         {
-            Error($"unexpected failure: {e.GetType().Name}: {e.Message}");
+            Error(Unexpected(e));
             if (Environment.GetEnvironmentVariable("LLMFORGE_DEBUG") == "1") Console.Error.WriteLine(e);
             return ExitFailure;
         }
     }
+
+    /// <summary>
+    /// The line a failure nobody foresaw gets: its message's first line, without the exception's type. libtorch's
+    /// errors (out of memory among them) carry the C++ stack after a one-line summary; LLMFORGE_DEBUG=1 shows it all.
+    /// </summary>
+    public static string Unexpected(Exception e)
+    {
+        string summary = OneLine(e.Message);
+        return summary.Length > 0
+            ? $"unexpected failure: {summary} (LLMFORGE_DEBUG=1 shows the details)"
+            : "unexpected failure (LLMFORGE_DEBUG=1 shows the details)";
+    }
+
+    /// <summary>The first line of <paramref name="message"/> that says something.</summary>
+    public static string OneLine(string message) =>
+        message.Split('\n').Select(line => line.Trim()).FirstOrDefault(line => line.Length > 0) ?? "";
 }

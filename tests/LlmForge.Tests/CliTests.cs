@@ -120,4 +120,24 @@ public class CliTests
         Assert.DoesNotContain("   at ", result.Stderr); // no stack trace
         Assert.Equal("", result.Stdout);
     }
+
+    [Fact]
+    public void HelpCallsTheCommandLlmforge()
+    {
+        // Run as `dotnet LlmForge.Cli.dll`, the usage lines once said "LlmForge.Cli".
+        var root = CliRunner.Run("--help");
+        Assert.Equal(0, root.ExitCode);
+        Assert.Contains("Usage:\n  llmforge [command] [options]", root.Stdout.ReplaceLineEndings("\n"));
+        var train = CliRunner.Run("tokenizer", "train", "--help");
+        Assert.Contains("Usage:\n  llmforge tokenizer train [options]", train.Stdout.ReplaceLineEndings("\n"));
+        Assert.DoesNotContain("LlmForge.Cli", root.Stdout + train.Stdout);
+    }
+
+    [Fact]
+    public void AValueStartingWithAtIsText()
+    {
+        // System.CommandLine would read "@name" as a file of further arguments.
+        var json = Json(CliRunner.Run("tokenize", "--text", "@alice hi", "--json"));
+        Assert.Equal([31, 282, 501, 23105], Ints(json.GetProperty("ids")));
+    }
 }
