@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace LlmForge.Tests;
 
 /// <summary><c>llmforge bench</c> on a tiny model: every figure is there and hangs together (speed targets are benchmarks' business).</summary>
@@ -45,5 +47,58 @@ public class BenchCliTests
         var fp16 = CliRunner.Run("bench", "train", "--config", TinyConfig, "--dtype", "fp16");
         Assert.Equal(2, fp16.ExitCode);
         Assert.Contains("fp32 or bf16", fp16.Stderr);
+    }
+
+    [Fact]
+    public void BenchSaysWhichBuildItMeasured()
+    {
+        // The tests run the CLI built in their own configuration.
+        string configuration = typeof(BenchCliTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration.ToLowerInvariant();
+        var result = CliRunner.Run("bench", "generate", "--config", TinyConfig, "--prompt-tokens", "4", "--new-tokens", "2", "--json");
+        Assert.Equal(configuration, CliRunner.Json(result).GetProperty("build").GetString());
+        Assert.Equal(configuration == "debug", result.Stderr.Contains("llmforge: warning: these figures come from a Debug build"));
+        var tokenize = CliRunner.Json(CliRunner.Run("bench", "tokenize", "--file", TestPaths.Verdict, "--json"));
+        Assert.Equal(configuration, tokenize.GetProperty("build").GetString());
+    }
+
+    [Fact]
+    public void BenchShowsProgressOnStderrAndOneObjectOnStdout()
+    {
+        var generate = CliRunner.Run("bench", "generate", "--config", TinyConfig, "--prompt-tokens", "4", "--new-tokens", "8", "--json");
+        CliRunner.Json(generate); // the whole of stdout is one JSON object
+        // stderr is a pipe here: the last line of each phase always comes (others every ten seconds).
+        Assert.Matches(@"(?m)^bench generate, with KV cache: 8/8 tokens \(\d+\.\d s\)$", generate.Stderr);
+        Assert.Matches(@"(?m)^bench generate, without KV cache: 8/8 tokens ", generate.Stderr);
+        var train = CliRunner.Run("bench", "train", "--config", TinyConfig, "--batch-size", "2", "--context-length", "16", "--steps", "1", "--json");
+        CliRunner.Json(train);
+        Assert.Matches(@"(?m)^bench train: 3/3 steps \(2 warm-up\) ", train.Stderr);
+    }
+
+    public static TheoryData<string[], string> TooBigForMemory()
+    {
+        string huge = Path.Combine(Directory.CreateTempSubdirectory("llmforge-bench-config").FullName, "context-1e9.json");
+        File.WriteAllText(huge, """{"emb_dim": 768, "n_heads": 12, "n_layers": 12, "context_length": 1000000000}""");
+        string wide = Path.Combine(Path.GetDirectoryName(huge)!, "emb-1e6.json");
+        File.WriteAllText(wide, """{"emb_dim": 1000000, "n_heads": 16, "n_layers": 12}""");
+        return new()
+        {
+            { ["bench", "generate", "--config", huge], "the model's fp32 weights (12 layers, emb_dim 768, context_length 1000000000, vocab_size 50257: 768,162,223,104 parameters) would take 2.8 TB" },
+            { ["bench", "train", "--config", huge], "a training step on batches of 4 × 64 tokens (768,162,223,104 parameters; weights, gradients, AdamW state and activations) would take 11.2 TB" },
+            { ["bench", "generate", "--config", wide], "emb_dim 1000000" },
+            { ["bench", "train", "--config", TinyConfig, "--batch-size", "100000000", "--context-length", "16"], "a training step on batches of 100,000,000 × 16 tokens" },
+            { ["bench", "train", "--preset", "gpt2-small", "--batch-size", "100000"], "a training step on batches of 100,000 × 64 tokens" },
+        };
+    }
+
+    [Theory, MemberData(nameof(TooBigForMemory))]
+    public void WorkBeyondMemoryIsRefusedWithAnEstimate(string[] args, string expected)
+    {
+        // Used to end in 16-24 lines of libtorch's C++ trace from its allocator.
+        var result = CliRunner.Run(args);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Stderr);
+        Assert.Contains("of memory available", result.Stderr);
+        Assert.Single(result.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal("", result.Stdout);
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using LlmForge.Generation;
 using LlmForge.Interop;
 using LlmForge.Model;
@@ -100,9 +101,37 @@ public class GenerationTests
     {
         using var model = NewTiny();
         Assert.Contains("temperature", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { Temperature = -1 })).Message);
+        Assert.Contains("max-new-tokens", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { MaxNewTokens = -1 })).Message);
         Assert.Contains("top-k", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { TopK = 0 })).Message);
         Assert.Contains("top-p", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { TopP = 0 })).Message);
         Assert.Contains("top-p", Assert.Throws<BadInputException>(() => Run(model, [1], new GenerationOptions { TopP = 1.5 })).Message);
         Assert.Contains("empty", Assert.Throws<BadInputException>(() => Run(model, [], new GenerationOptions())).Message);
+    }
+
+    [Fact]
+    public void NonFiniteLogitsRaiseTheirOwnException()
+    {
+        using var model = NewTiny();
+        using (no_grad()) model.final_norm.scale[0].fill_(float.NaN);
+        // Greedy decoding used to return id 0 for NaN logits; sampling failed inside libtorch.
+        foreach (var options in new[] { new GenerationOptions { MaxNewTokens = 3 }, new GenerationOptions { MaxNewTokens = 3, Temperature = 1, TopK = 5, TopP = 0.9 } })
+            Assert.Throws<NonFiniteLogitsException>(() => Run(model, [1, 2, 3], options));
+    }
+
+    [Fact]
+    public void ExtremeTemperaturesAndTopPNeverGiveNaN()
+    {
+        using var model = NewTiny();
+        int[] prompt = [6109, 3626, 6100, 345];
+        var greedy = Run(model, prompt, new GenerationOptions { MaxNewTokens = 10 });
+        foreach (double tiny in new[] { 1e-3, 1e-45, 1e-300, double.Epsilon })
+            Assert.Equal(greedy, Run(model, prompt, new GenerationOptions { MaxNewTokens = 10, Temperature = tiny, Seed = 3 }));
+        Assert.Equal(greedy, Run(model, prompt, new GenerationOptions { MaxNewTokens = 10, Temperature = 1, TopP = 1e-300, Seed = 3 }));
+        Assert.Equal(10, Run(model, prompt, new GenerationOptions { MaxNewTokens = 10, Temperature = 1e300, TopK = 50, Seed = 3 }).Length);
+        // bf16 logits scaled by 1 / 0.001 used to overflow bf16; the sampler widens them first.
+        using var half = NewTiny();
+        half.to(ScalarType.BFloat16);
+        Assert.Equal(10, Run(half, prompt, new GenerationOptions { MaxNewTokens = 10, Temperature = 1e-3, Seed = 3 }).Length);
+        Assert.Contains("finite", Assert.Throws<BadInputException>(() => Run(model, prompt, new GenerationOptions { Temperature = double.PositiveInfinity })).Message);
     }
 }

@@ -104,4 +104,28 @@ public class GptModelTests
         Assert.Contains("not a model config", Assert.Throws<BadInputException>(() => GptConfig.FromJson("""{"hello": 1}""")).Message);
         Assert.Contains("unknown preset", Assert.Throws<BadInputException>(() => GptConfig.Preset("gpt5")).Message);
     }
+
+    [Fact]
+    public void ConfigFilesAreReadStrictly()
+    {
+        BadInputException Refused(string json) => Assert.Throws<BadInputException>(() => GptConfig.FromJson(json, "c.json"));
+        Assert.Equal("c.json: the key 'n_heads' is given more than once", Refused("""{"emb_dim": 32, "n_heads": 4, "n_heads": 8}""").Message);
+        Assert.Equal("c.json: 'qkv_bias' must be true or false, got \"yes\"", Refused("""{"emb_dim": 32, "n_heads": 4, "qkv_bias": "yes"}""").Message);
+        Assert.Equal("c.json: 'drop_rate' must be a number, got [0.1]", Refused("""{"emb_dim": 32, "n_heads": 4, "drop_rate": [0.1]}""").Message);
+        Assert.Equal("c.json: 'n_embd' must be an integer up to 2147483647, got 3000000000", Refused("""{"n_embd": 3000000000}""").Message);
+        Assert.StartsWith("c.json: these sizes give ", Refused("""{"emb_dim": 65536, "n_heads": 1, "n_layers": 2147483647}""").Message);
+        // Keys LlmForge does not read (a Hugging Face config's many others) stay free.
+        Assert.Equal(32, GptConfig.FromJson("""{"n_embd": 32, "n_head": 4, "architectures": ["GPT2LMHeadModel"], "n_ctx": 64, "format": 1}""").EmbDim);
+    }
+
+    [Fact]
+    public void AModelBeyondMemoryIsRefusedBeforeAnyTensor()
+    {
+        var huge = Tiny with { ContextLength = 1_000_000_000, EmbDim = 768, NHeads = 12 };
+        var refused = Assert.Throws<BadInputException>(() => new GptModel(huge));
+        Assert.Contains("context_length 1000000000", refused.Message);
+        Assert.Contains("of memory available", refused.Message);
+        Assert.True(MemoryBudget.AvailableBytes() > 0);
+        Assert.Equal("2.8 TB", MemoryBudget.Format(MemoryBudget.WeightBytes(huge with { VocabSize = 50257 })));
+    }
 }

@@ -13,6 +13,13 @@ static class BenchCommand
     static GptConfig ConfigFrom(string? preset, string? config) =>
         config != null ? GptConfig.Load(config) : GptConfig.Preset(preset ?? "gpt2-small");
 
+    /// <summary>Figures from a Debug build mislead (no JIT optimisation): said beside them, once they are measured.</summary>
+    static void WarnIfDebugBuild()
+    {
+        if (BuildKind.IsDebug)
+            Cli.Warn("these figures come from a Debug build of llmforge (no JIT optimisation) and understate a Release build's; build with -c Release to benchmark");
+    }
+
     static Command Train()
     {
         var preset = new Option<string>("--preset") { Description = "model size (default gpt2-small)" };
@@ -28,9 +35,12 @@ static class BenchCommand
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             bool mixed = ModelOptions.ParseTrainingPrecision(parse.GetValue(dtype)) == "bf16";
+            var chosen = ConfigFrom(parse.GetValue(preset), parse.GetValue(config));
             if (mixed) ModelOptions.WarnIfBf16IsEmulated();
-            var r = TrainStepBenchmark.Run(ConfigFrom(parse.GetValue(preset), parse.GetValue(config)),
-                parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: mixed);
+            var progress = new CountProgress();
+            var r = TrainStepBenchmark.Run(chosen, parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: mixed,
+                progress: (done, total) => progress.Show("bench train", done, total, "steps (2 warm-up)"));
+            WarnIfDebugBuild();
             if (parse.GetValue(json))
             {
                 Cli.WriteJson(new
@@ -45,6 +55,7 @@ static class BenchCommand
                     parameters = r.Parameters,
                     dtype = mixed ? "bf16" : "fp32",
                     peak_resident_mb = Math.Round(r.PeakResidentMegabytes),
+                    build = BuildKind.Name,
                 });
                 return Cli.ExitOk;
             }
@@ -72,9 +83,13 @@ static class BenchCommand
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
-            var r = GenerationSpeedBenchmark.Run(ConfigFrom(parse.GetValue(preset), parse.GetValue(config)), parse.GetValue(promptTokens), parse.GetValue(newTokens));
+            var chosen = ConfigFrom(parse.GetValue(preset), parse.GetValue(config));
+            var progress = new CountProgress();
+            var r = GenerationSpeedBenchmark.Run(chosen, parse.GetValue(promptTokens), parse.GetValue(newTokens),
+                (phase, done, total) => progress.Show($"bench generate, {phase}", done, total, "tokens"));
+            WarnIfDebugBuild();
             if (parse.GetValue(json))
-                Cli.WriteJson(new { tokens_per_second = r.TokensPerSecond, tokens_per_second_no_cache = r.TokensPerSecondNoCache, speedup = r.Speedup });
+                Cli.WriteJson(new { tokens_per_second = r.TokensPerSecond, tokens_per_second_no_cache = r.TokensPerSecondNoCache, speedup = r.Speedup, build = BuildKind.Name });
             else
                 Console.Out.WriteLine($"with KV cache {r.TokensPerSecond:F1} tokens/s, without {r.TokensPerSecondNoCache:F1} tokens/s: {r.Speedup:F2}x");
             return Cli.ExitOk;
@@ -90,8 +105,9 @@ static class BenchCommand
         command.SetAction(parse => Cli.Run(() =>
         {
             var r = TokenizerSpeedBenchmark.Run(TextFile.ReadUtf8(parse.GetValue(file)!));
+            WarnIfDebugBuild();
             if (parse.GetValue(json))
-                Cli.WriteJson(new { tokens_per_second = r.TokensPerSecond, reference_tokens_per_second = r.ReferenceTokensPerSecond, ratio = r.Ratio });
+                Cli.WriteJson(new { tokens_per_second = r.TokensPerSecond, reference_tokens_per_second = r.ReferenceTokensPerSecond, ratio = r.Ratio, build = BuildKind.Name });
             else
                 Console.Out.WriteLine($"{r.TokensPerSecond:N0} tokens/s against Microsoft.ML.Tokenizers' {r.ReferenceTokensPerSecond:N0}: {r.Ratio:F2}x ({r.Tokens:N0} identical ids)");
             return Cli.ExitOk;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LlmForge.Data;
 using LlmForge.Interop;
+using LlmForge.Model;
 using LlmForge.Training;
 using static TorchSharp.torch;
 
@@ -30,7 +31,11 @@ static class EvalCommand
                 throw new BadInputException($"--context-length {length} is longer than the model's context of {loaded.Config.ContextLength}");
             int[] ids = loaded.Tokenizer.Encode(text);
             var dataset = new GptDataset(ids, length, length);
+            int rows = Math.Max(1, Math.Min(parse.GetValue(batchSize), dataset.Count));
+            MemoryBudget.Require(MemoryBudget.ForwardBytes(loaded.Config, (long)rows * length),
+                $"a batch of {rows:N0} windows of {length:N0} tokens (logits over a vocabulary of {loaded.Config.VocabSize:N0}; a smaller --batch-size needs less)");
             var loader = new DataLoader(dataset, parse.GetValue(batchSize), dropLast: false);
+            var progress = new CountProgress();
 
             // Sum over every window (the last batch may be smaller), then divide: the mean over all windows.
             double total = 0;
@@ -41,9 +46,8 @@ static class EvalCommand
                     using var scope = NewDisposeScope();
                     total += Loss.CalcLossBatch(loaded.Model, batch.InputTensor(), batch.TargetTensor()).item<float>() * batch.BatchSize;
                     done += batch.BatchSize;
-                    if (!Console.IsErrorRedirected) Console.Error.Write($"\rwindows {done}/{dataset.Count}");
+                    progress.Show("eval", done, dataset.Count, "windows");
                 }
-            if (!Console.IsErrorRedirected) Console.Error.WriteLine();
             double loss = total / done;
             if (!double.IsFinite(loss))
             {

@@ -15,9 +15,9 @@ static partial class GenerateCommand
         var model = ModelOptions.Model();
         var config = ModelOptions.Config();
         var prompt = new Option<string>("--prompt") { Description = "the text to continue", Required = true };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate (default 50)", DefaultValueFactory = _ => 50 };
-        var temperature = new Option<double>("--temperature") { Description = "0 (default) is greedy; above 0 samples", DefaultValueFactory = _ => 0.0 };
-        var topK = new Option<int?>("--top-k") { Description = "sample among the k most likely tokens" };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate, 0 or more (default 50); past the context the window slides", DefaultValueFactory = _ => 50 };
+        var temperature = new Option<double>("--temperature") { Description = "0 (default) is greedy; any finite value above 0 samples (below about 0.01 practically greedy)", DefaultValueFactory = _ => 0.0 };
+        var topK = new Option<int?>("--top-k") { Description = "sample among the k most likely tokens, k at least 1" };
         var topP = new Option<double?>("--top-p") { Description = "sample among the most likely tokens covering probability p, in (0, 1]" };
         var seed = new Option<long>("--seed") { Description = "sampling seed (default 123)", DefaultValueFactory = _ => 123 };
         var stopAtEnd = new Option<bool>("--stop-at-eos") { Description = "stop when the model writes <|endoftext|>" };
@@ -52,38 +52,58 @@ static partial class GenerateCommand
             if (promptIds.FirstOrDefault(id => id >= vocab, -1) is var outside and >= 0)
                 throw new BadInputException($"the prompt has token id {outside}, outside the model's vocabulary of {vocab}");
 
-            var newIds = new List<int>();
-            var clock = Stopwatch.StartNew();
-            bool streaming = parse.GetValue(stream) && !parse.GetValue(json);
-            if (streaming)
+            try
             {
-                Console.Out.Write(text);
-                foreach (string piece in TextGenerator.StreamAsync(loaded.Model, loaded.Tokenizer, text, options).ToBlockingEnumerable())
-                {
-                    Console.Out.Write(piece);
-                    Console.Out.Flush();
-                }
-                Console.Out.WriteLine();
-                Console.Error.WriteLine($"{clock.Elapsed.TotalSeconds:F2} s");
-                return Cli.ExitOk;
+                return parse.GetValue(stream) && !parse.GetValue(json)
+                    ? Stream(loaded, text, options)
+                    : Complete(loaded, promptIds, options, parse.GetValue(json));
             }
-            newIds.AddRange(TextGenerator.Generate(loaded.Model, promptIds, options));
-            double seconds = clock.Elapsed.TotalSeconds;
-            int[] ids = [.. promptIds, .. newIds];
-            string output = loaded.Tokenizer.Decode(ids);
-            double tokensPerSecond = newIds.Count / Math.Max(seconds, 1e-9);
-            if (parse.GetValue(json))
+            catch (NonFiniteLogitsException e)
             {
-                Cli.WriteJson(new { ids, text = output, tokens_per_second = Math.Round(tokensPerSecond, 2) });
+                // The model runs but cannot give a token: a failure while running (exit 1), as eval reports a NaN loss.
+                Cli.Error(e.Message);
+                return Cli.ExitFailure;
             }
-            else
-            {
-                Console.Out.WriteLine(output);
-                Console.Error.WriteLine($"{newIds.Count} new tokens in {seconds:F2} s ({tokensPerSecond:F1} tokens/s)");
-            }
-            return Cli.ExitOk;
         }));
         return command;
+    }
+
+    /// <summary>Prints the text as it comes; the prompt only once the first token is there, so a model that fails prints nothing.</summary>
+    static int Stream(LoadedModel loaded, string text, GenerationOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        bool started = false;
+        foreach (string piece in TextGenerator.StreamAsync(loaded.Model, loaded.Tokenizer, text, options).ToBlockingEnumerable())
+        {
+            if (!started) Console.Out.Write(text);
+            started = true;
+            Console.Out.Write(piece);
+            Console.Out.Flush();
+        }
+        if (!started) Console.Out.Write(text);
+        Console.Out.WriteLine();
+        Console.Error.WriteLine($"{clock.Elapsed.TotalSeconds:F2} s");
+        return Cli.ExitOk;
+    }
+
+    static int Complete(LoadedModel loaded, int[] promptIds, GenerationOptions options, bool json)
+    {
+        var clock = Stopwatch.StartNew();
+        int[] newIds = TextGenerator.Generate(loaded.Model, promptIds, options).ToArray();
+        double seconds = clock.Elapsed.TotalSeconds;
+        int[] ids = [.. promptIds, .. newIds];
+        string output = loaded.Tokenizer.Decode(ids);
+        double tokensPerSecond = newIds.Length / Math.Max(seconds, 1e-9);
+        if (json)
+        {
+            Cli.WriteJson(new { ids, text = output, tokens_per_second = Math.Round(tokensPerSecond, 2) });
+        }
+        else
+        {
+            Console.Out.WriteLine(output);
+            Console.Error.WriteLine($"{newIds.Length} new tokens in {seconds:F2} s ({tokensPerSecond:F1} tokens/s)");
+        }
+        return Cli.ExitOk;
     }
 
     /// <summary>A prompt may only name special tokens the tokenizer knows; others would silently become plain text.</summary>

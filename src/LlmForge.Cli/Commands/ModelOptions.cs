@@ -50,11 +50,21 @@ static class ModelOptions
             Cli.Warn("this processor has no bf16 instructions (AVX-512 BF16 or AMX); libtorch emulates them, so bf16 mixed precision trains slower than fp32 here");
     }
 
-    public static Option<int> Threads() => new("--threads") { Description = "libtorch threads (default: libtorch's choice)" };
-
-    public static void ApplyThreads(int threads)
+    public static Option<int?> Threads() => new("--threads")
     {
-        if (threads < 0) throw new BadInputException($"--threads must be at least 1, got {threads}");
-        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+        Description = $"libtorch threads, 1 to the {Environment.ProcessorCount} logical cores here (default: libtorch's choice)",
+    };
+
+    /// <summary>
+    /// Sets libtorch's threads when <c>--threads</c> was given. More threads than logical cores only make them
+    /// wait for each other (100,000 never finishes starting), so the range is 1 to the core count.
+    /// </summary>
+    public static void ApplyThreads(int? threads)
+    {
+        if (threads is not int n) return;
+        int cores = Environment.ProcessorCount;
+        if (n < 1 || n > cores)
+            throw new BadInputException($"--threads {n}: expected 1 to {cores}, the logical cores this process may use");
+        TorchSharp.torch.set_num_threads(n);
     }
 }

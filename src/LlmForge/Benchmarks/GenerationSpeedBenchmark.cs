@@ -11,18 +11,26 @@ public sealed record GenerationSpeedResult(double TokensPerSecond, double Tokens
 /// <summary>Greedy generation with random weights, with the KV cache and with full recomputation.</summary>
 public static class GenerationSpeedBenchmark
 {
-    public static GenerationSpeedResult Run(GptConfig config, int promptTokens, int newTokens)
+    /// <param name="progress">told (phase, tokens done, tokens in the phase) as each token comes: the runs take minutes on large models.</param>
+    public static GenerationSpeedResult Run(GptConfig config, int promptTokens, int newTokens, Action<string, int, int>? progress = null)
     {
         manual_seed(123);
         using var model = new GptModel(config);
         model.eval();
         int[] prompt = Enumerable.Range(1000, promptTokens).Select(i => i % config.VocabSize).ToArray();
+        int Count(string phase, GenerationOptions options)
+        {
+            int produced = 0;
+            foreach (int _ in TextGenerator.Generate(model, prompt, options))
+                progress?.Invoke(phase, ++produced, options.MaxNewTokens);
+            return produced;
+        }
         double Rate(bool cache)
         {
             var options = new GenerationOptions { MaxNewTokens = newTokens, UseKvCache = cache };
-            TextGenerator.Generate(model, prompt, options with { MaxNewTokens = 3 }).Count(); // warm-up
+            Count(cache ? "warm-up with KV cache" : "warm-up without KV cache", options with { MaxNewTokens = Math.Min(3, newTokens) });
             var clock = Stopwatch.StartNew();
-            int produced = TextGenerator.Generate(model, prompt, options).Count();
+            int produced = Count(cache ? "with KV cache" : "without KV cache", options);
             return produced / clock.Elapsed.TotalSeconds;
         }
         double withCache = Rate(true), withoutCache = Rate(false);

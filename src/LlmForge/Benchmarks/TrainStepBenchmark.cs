@@ -19,10 +19,17 @@ public sealed record TrainStepResult(
 /// </summary>
 public static class TrainStepBenchmark
 {
-    public static TrainStepResult Run(GptConfig config, int batchSize, int contextLength, int steps = 10, int warmups = 2, bool mixedPrecision = false)
+    /// <param name="progress">told (step done, all steps) after each step, warm-up included.</param>
+    public static TrainStepResult Run(GptConfig config, int batchSize, int contextLength, int steps = 10, int warmups = 2, bool mixedPrecision = false,
+        Action<int, int>? progress = null)
     {
         if (contextLength > config.ContextLength)
             throw new BadInputException($"--context-length {contextLength} is longer than the model's context of {config.ContextLength}");
+        // Before any tensor: libtorch would fail inside its allocator with a native trace.
+        MemoryBudget.Require(MemoryBudget.TrainingBytes(config, batchSize, contextLength, mixedPrecision),
+            $"a training step on batches of {batchSize:N0} × {contextLength:N0} tokens ({(double)config.ExactParameterCount():N0} parameters; weights, gradients, AdamW state and activations)");
+        if ((long)batchSize * contextLength > int.MaxValue)
+            throw new BadInputException($"--batch-size {batchSize} × --context-length {contextLength} is more than {int.MaxValue:N0} tokens a batch");
         double matmul = Timing.MatmulGflops();
         manual_seed(123);
         using var model = new GptModel(config with { DropRate = 0 });
@@ -46,6 +53,7 @@ public static class TrainStepBenchmark
                 optimizer.Step();
             }
             if (step >= warmups) times.Add(clock.Elapsed.TotalSeconds);
+            progress?.Invoke(step + 1, warmups + steps);
         }
         long parameters = model.ParameterCount();
         double tokens = batchSize * contextLength;

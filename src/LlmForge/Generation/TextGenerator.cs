@@ -15,15 +15,26 @@ namespace LlmForge.Generation;
 public static class TextGenerator
 {
     /// <summary>Yields each new id as it is chosen (the prompt is not repeated).</summary>
+    /// <exception cref="BadInputException">an option is out of range, or the cache and activations cannot fit in memory.</exception>
+    /// <exception cref="NonFiniteLogitsException">the model's logits are NaN or infinite (damaged or diverged weights).</exception>
     public static IEnumerable<int> Generate(GptModel model, IReadOnlyList<int> promptIds, GenerationOptions options)
     {
         options.Validated();
         if (promptIds.Count == 0) throw new BadInputException("the prompt is empty: generation needs at least one token");
-        var device = model.tok_emb.weight!.device;
+        var weights = model.tok_emb.weight!;
+        var device = weights.device;
         int contextLength = model.Config.ContextLength;
+        // Positions ever fed at once: the prompt plus the new tokens, cropped to the context.
+        int positions = (int)Math.Min(contextLength, (long)promptIds.Count + options.MaxNewTokens);
+        if (options.MaxNewTokens > 0)
+        {
+            double cacheBytes = options.UseKvCache ? MemoryBudget.KvCacheBytes(model.Config, positions, (int)weights.ElementSize) : 0;
+            MemoryBudget.Require(cacheBytes + MemoryBudget.ForwardBytes(model.Config, positions),
+                $"the {(options.UseKvCache ? "KV cache and " : "")}activations of generation over {positions:N0} positions (a {promptIds.Count:N0}-token prompt and {options.MaxNewTokens:N0} new tokens, in a context of {contextLength:N0})");
+        }
         var ids = promptIds.ToList();
         using var sampler = new Sampler(options);
-        using var cache = options.UseKvCache ? model.NewKvCache() : null;
+        using var cache = options.UseKvCache ? model.NewKvCache(positions) : null;
         bool wasTraining = model.training;
         model.eval();
         try
@@ -35,7 +46,7 @@ public static class TextGenerator
                 using (no_grad())
                 {
                     Tensor logits;
-                    if (cache != null && ids.Count <= contextLength)
+                    if (cache != null && ids.Count <= cache.Capacity)
                     {
                         // Feed what the cache has not seen: the prompt first, then one token a step.
                         var unseen = ids.Skip((int)cache.Length).Select(i => (long)i).ToArray();

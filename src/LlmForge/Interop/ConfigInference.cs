@@ -20,17 +20,22 @@ public static class ConfigInference
         if (!source.Names.Contains(positions))
             throw new BadInputException($"{source.Path}: no '{positions}' tensor to read the context length from");
         long[] embedding = source.Shape(tokens);
+        if (embedding.Length != 2)
+            throw new BadInputException($"{source.Path}: '{tokens}' has {embedding.Length} dimensions, expected 2 (vocabulary × width)");
         string blockPrefix = book ? "trf_blocks." : prefix + "h.";
         int layers = source.Names.Where(n => n.StartsWith(blockPrefix, StringComparison.Ordinal))
             .Select(n => n[blockPrefix.Length..].Split('.')[0]).Distinct().Count();
         string queryBias = book ? "trf_blocks.0.att.W_query.bias" : prefix + "h.0.attn.c_attn.bias";
         if (!HeadsByWidth.TryGetValue(embedding[1], out int heads))
             throw new BadInputException($"{source.Path}: its width {embedding[1]} is not a GPT-2 size's, so the number of heads is unknown; give the model's config (--config)");
+        // Sizes come from the file's header: a wrong one must not wrap around when narrowed to an int.
+        int Size(long value, string what) => value is > 0 and <= int.MaxValue ? (int)value
+            : throw new BadInputException($"{source.Path}: its {what} {value} is not a size from 1 to {int.MaxValue}");
         return new GptConfig
         {
-            VocabSize = (int)embedding[0],
-            EmbDim = (int)embedding[1],
-            ContextLength = (int)source.Shape(positions)[0],
+            VocabSize = Size(embedding[0], $"'{tokens}' rows (vocabulary)"),
+            EmbDim = Size(embedding[1], $"'{tokens}' columns (width)"),
+            ContextLength = Size(source.Shape(positions)[0], $"'{positions}' rows (context length)"),
             NLayers = layers,
             NHeads = heads,
             QkvBias = source.Names.Contains(queryBias),

@@ -60,48 +60,54 @@ public sealed record GptConfig
         Require(NHeads > 0 && EmbDim % NHeads == 0, $"emb_dim {EmbDim} must be a multiple of n_heads {NHeads}");
         Require(NLayers > 0, $"n_layers must be positive, got {NLayers}");
         Require(DropRate is >= 0 and < 1, $"drop_rate must be in [0, 1), got {DropRate}");
+        // Each size fits an int, but their products need not fit a long: refuse rather than report a wrapped count.
+        Int128 count = ExactParameterCount(includeOutputHead: true);
+        Require(count <= long.MaxValue, $"these sizes give {(double)count:0.##e+0} parameters, more than a 64-bit count holds (and far more than any machine's memory)");
         return this;
     }
 
     public static GptConfig Load(string path)
     {
         if (!File.Exists(path)) throw new BadInputException($"{path}: no such config file");
+        return FromJson(File.ReadAllText(path), path);
+    }
+
+    /// <summary>
+    /// Reads a config, strictly: a key given twice, or a value of the wrong kind (<c>"qkv_bias": "yes"</c>), is
+    /// refused with the file and key named, rather than one of the two values winning silently.
+    /// </summary>
+    public static GptConfig FromJson(string json, string source = "config")
+    {
+        JsonDocument document;
         try
         {
-            return FromJson(File.ReadAllText(path), path);
+            document = JsonDocument.Parse(json);
         }
         catch (JsonException e)
         {
-            throw new BadInputException($"{path}: not valid JSON ({e.Message})");
+            throw new BadInputException($"{source}: not valid JSON ({e.Message})");
         }
+        using (document)
+            return FromKeys(ConfigKeys.Read(document.RootElement, source), source);
     }
 
-    public static GptConfig FromJson(string json, string source = "config")
+    static GptConfig FromKeys(ConfigKeys keys, string source)
     {
-        var node = JsonNode.Parse(json) as JsonObject ?? throw new BadInputException($"{source}: expected a JSON object");
-        int Int(string book, string hf, int fallback)
-        {
-            var value = node[book] ?? node[hf];
-            if (value == null) return fallback;
-            try { return value.GetValue<int>(); }
-            catch (Exception e) when (e is FormatException or InvalidOperationException)
-            {
-                throw new BadInputException($"{source}: '{(node[book] != null ? book : hf)}' must be an integer, got {value.ToJsonString()}");
-            }
-        }
-        if (node["emb_dim"] == null && node["n_embd"] == null)
+        if (!keys.Has("emb_dim") && !keys.Has("n_embd"))
             throw new BadInputException($"{source}: not a model config (no emb_dim or n_embd)");
+        // Read and checked here though ModelLoader uses it: a wrong type would otherwise fail later without the file's name.
+        keys.String("tokenizer");
         var defaults = new GptConfig();
         var config = new GptConfig
         {
-            VocabSize = Int("vocab_size", "vocab_size", defaults.VocabSize),
-            ContextLength = Int("context_length", "n_positions", defaults.ContextLength),
-            EmbDim = Int("emb_dim", "n_embd", defaults.EmbDim),
-            NHeads = Int("n_heads", "n_head", defaults.NHeads),
-            NLayers = Int("n_layers", "n_layer", defaults.NLayers),
-            DropRate = (node["drop_rate"] ?? node["resid_pdrop"])?.GetValue<double>() ?? defaults.DropRate,
+            VocabSize = keys.Int("vocab_size", "vocab_size") ?? defaults.VocabSize,
+            ContextLength = keys.Int("context_length", "n_positions") ?? defaults.ContextLength,
+            EmbDim = keys.Int("emb_dim", "n_embd") ?? defaults.EmbDim,
+            NHeads = keys.Int("n_heads", "n_head") ?? defaults.NHeads,
+            NLayers = keys.Int("n_layers", "n_layer") ?? defaults.NLayers,
+            DropRate = keys.Double("drop_rate", "resid_pdrop") ?? defaults.DropRate,
             // Hugging Face GPT-2 always has query/key/value biases.
-            QkvBias = node["qkv_bias"]?.GetValue<bool>() ?? node["n_embd"] != null,
+            QkvBias = keys.Bool("qkv_bias") ?? keys.Has("n_embd"),
         };
         return config.Validated(source);
     }
@@ -119,15 +125,19 @@ public sealed record GptConfig
     };
 
     /// <summary>Parameters of the book's model: embeddings, blocks, final norm, and an untied output head.</summary>
-    public long ParameterCount(bool includeOutputHead = true)
+    /// <exception cref="OverflowException">the count exceeds a long (<see cref="Validated"/> refuses such configs).</exception>
+    public long ParameterCount(bool includeOutputHead = true) => checked((long)ExactParameterCount(includeOutputHead));
+
+    /// <summary>The count without overflow, for sizes whose product exceeds 64 bits (each size is an int, so 128 bits hold it).</summary>
+    internal Int128 ExactParameterCount(bool includeOutputHead = true)
     {
-        long e = EmbDim;
-        long attention = 3 * (e * e + (QkvBias ? e : 0)) + e * e + e;
-        long feedForward = e * 4 * e + 4 * e + 4 * e * e + e;
-        long norms = 2 * 2 * e;
-        long blocks = NLayers * (attention + feedForward + norms);
-        long embeddings = (long)VocabSize * e + (long)ContextLength * e;
-        long head = includeOutputHead ? (long)VocabSize * e : 0;
+        Int128 e = EmbDim;
+        Int128 attention = 3 * (e * e + (QkvBias ? e : 0)) + e * e + e;
+        Int128 feedForward = e * 4 * e + 4 * e + 4 * e * e + e;
+        Int128 norms = 2 * 2 * e;
+        Int128 blocks = NLayers * (attention + feedForward + norms);
+        Int128 embeddings = VocabSize * e + ContextLength * e;
+        Int128 head = includeOutputHead ? VocabSize * e : 0;
         return embeddings + blocks + 2 * e + head;
     }
 }

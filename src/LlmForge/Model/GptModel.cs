@@ -22,6 +22,9 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     public GptModel(GptConfig config) : base(nameof(GptModel))
     {
         Config = config;
+        // Refused here, before any tensor: libtorch would fail inside its allocator with a native trace.
+        MemoryBudget.Require(MemoryBudget.WeightBytes(config),
+            $"the model's fp32 weights ({config.NLayers} layers, emb_dim {config.EmbDim}, context_length {config.ContextLength}, vocab_size {config.VocabSize}: {(double)config.ExactParameterCount():N0} parameters)");
         tok_emb = nn.Embedding(config.VocabSize, config.EmbDim);
         pos_emb = nn.Embedding(config.ContextLength, config.EmbDim);
         drop_emb = nn.Dropout(config.DropRate);
@@ -44,6 +47,9 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     }
 
     public KvCache NewKvCache() => new(Config.NLayers, Config.ContextLength);
+
+    /// <summary>A cache for <paramref name="capacity"/> positions (at most the context): generation needs only prompt + new tokens.</summary>
+    public KvCache NewKvCache(int capacity) => new(Config.NLayers, Math.Min(capacity, Config.ContextLength));
 
     /// <summary>Logits <c>[B, T, vocab]</c> for token ids <c>[B, T]</c>.</summary>
     public override Tensor forward(Tensor idx) => forward(idx, null);
