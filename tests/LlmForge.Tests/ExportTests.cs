@@ -108,12 +108,20 @@ public sealed class ExportTests : IDisposable
     public void AnExistingDirectoryIsNotOverwrittenUnlessAsked()
     {
         string target = Path.Combine(_dir, "taken");
-        Directory.CreateDirectory(target);
-        File.WriteAllText(Path.Combine(target, "keep.txt"), "mine");
         using var fixture = ModelLoader.Load(FixtureModel.Dir);
-        Assert.Contains("--overwrite", Assert.Throws<BadInputException>(() => HfGpt2Export.Export(fixture.Model, target)).Message);
+        HfGpt2Export.Export(fixture.Model, target);
+        byte[] first = File.ReadAllBytes(Path.Combine(target, "model.safetensors"));
+        Assert.Contains("pass --overwrite", Assert.Throws<BadInputException>(() => HfGpt2Export.Export(fixture.Model, target, ScalarType.Float16)).Message);
+        Assert.Equal(first, File.ReadAllBytes(Path.Combine(target, "model.safetensors")));
+        HfGpt2Export.Export(fixture.Model, target, ScalarType.Float16, overwrite: true);
+        Assert.True(new FileInfo(Path.Combine(target, "model.safetensors")).Length < first.Length * 0.55);
+
+        // Files that are not an export's are never overwritten, with or without --overwrite.
+        File.WriteAllText(Path.Combine(target, "keep.txt"), "mine");
+        var refused = Assert.Throws<BadInputException>(() => HfGpt2Export.Export(fixture.Model, target, overwrite: true));
+        Assert.Contains("(keep.txt)", refused.Message);
+        Assert.DoesNotContain("--overwrite", refused.Message);
         Assert.Equal("mine", File.ReadAllText(Path.Combine(target, "keep.txt")));
-        HfGpt2Export.Export(fixture.Model, target, overwrite: true);
-        Assert.False(File.Exists(Path.Combine(target, "keep.txt")));
+        Assert.True(File.Exists(Path.Combine(target, "model.safetensors")));
     }
 }
