@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Reflection;
 using System.Text.Json.Nodes;
 using LlmForge.Interop;
 using LlmForge.Text;
@@ -18,25 +16,7 @@ public sealed class ExportCliTests : IDisposable
 
     static readonly string Fixture = FixtureModel.Dir;
 
-    /// <summary>Runs llmforge with <paramref name="workingDirectory"/> as its current directory.</summary>
-    static CliRunner.Result RunIn(string workingDirectory, params string[] args)
-    {
-        string configuration = typeof(ExportCliTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-        string dll = Path.Combine(TestPaths.RepoRoot, "src", "LlmForge.Cli", "bin", configuration, "net10.0", "LlmForge.Cli.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = workingDirectory };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("llmforge " + string.Join(' ', args) + " ran over 2 minutes");
-        }
-        return new CliRunner.Result(process.ExitCode, stdout.Result, stderr.Result);
-    }
+    static CliRunner.Result RunIn(string workingDirectory, params string[] args) => CliRunner.RunIn(workingDirectory, args);
 
     string ExportFixture(string name)
     {
@@ -59,6 +39,21 @@ public sealed class ExportCliTests : IDisposable
         Assert.Equal("llmforge: --out .: is the current directory or a parent of it; --overwrite never deletes it, choose a directory of its own\n", result.Stderr);
         Assert.Equal(before, Listing(work));
         Assert.Empty(Directory.EnumerateDirectories(_dir, ".tmp-export-*"));
+    }
+
+    [Fact]
+    public void TheDownloadCacheIsNeverTakenForAnEarlierExport()
+    {
+        // Downloaded GPT-2 weights carry an export's file names; --overwrite must not replace them.
+        string cache = Path.Combine(_dir, "cache");
+        string downloaded = Path.Combine(cache, "gpt2-124M");
+        Directory.CreateDirectory(downloaded);
+        foreach (var file in new[] { "config.json", "model.safetensors" }) File.Copy(Path.Combine(Fixture, file), Path.Combine(downloaded, file));
+        var before = Listing(cache);
+        var result = CliRunner.Run(["export", "--model", Fixture, "--out", downloaded, "--overwrite"], new Dictionary<string, string> { ["LLMFORGE_CACHE"] = cache });
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("is inside LlmForge's download cache", result.Stderr);
+        Assert.Equal(before, Listing(cache));
     }
 
     [Fact]

@@ -188,6 +188,9 @@ public sealed class RunDirectoryTests : IDisposable
             list[file] = FileHash.Sha256(Path.Combine(checkpoint, file));
         File.WriteAllText(Path.Combine(checkpoint, Checkpoint.ChecksumsFile), list.ToJsonString());
         AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "lists no checksum for optimizer.safetensors");
+        // Without any list, a checkpoint is not taken as a plain model directory either.
+        File.Delete(Path.Combine(checkpoint, Checkpoint.ChecksumsFile));
+        AssertBadInput(CliRunner.Run("generate", "--model", checkpoint, "--prompt", "Hi", "--max-new-tokens", "2"), "not a complete checkpoint (no checksums.json)");
     }
 
     [Fact]

@@ -41,6 +41,10 @@ public static class HfGpt2Export
     /// </summary>
     public static void CheckOutput(string outDir, bool overwrite, IEnumerable<(string Option, string? Path)>? inputs = null)
     {
+        // Downloaded weights have an export's file names: never take the cache for an earlier export.
+        string full = Path.GetFullPath(outDir), cache = Path.GetFullPath(Gpt2Cache.Root);
+        if (full == cache || full.StartsWith(cache + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new BadInputException($"--out {outDir}: is inside LlmForge's download cache ({Gpt2Cache.Root}); choose a directory outside it");
         if (!OutputDirectory.CheckAvailable(outDir, Kind, "--out")) return;
         if (!overwrite)
             throw new BadInputException($"--out {outDir}: holds an earlier export; pass --overwrite to replace it, or choose another --out");

@@ -32,7 +32,8 @@ public static class ModelLoader
             // A training run stands for its newest checkpoint.
             if (Directory.Exists(Checkpoint.CheckpointsDir(spec)))
                 spec = Checkpoint.Latest(spec) ?? throw new BadInputException($"{spec}: the run has no checkpoint yet");
-            if (File.Exists(Path.Combine(spec, Checkpoint.ChecksumsFile))) Checkpoint.Verify(spec);
+            // A native checkpoint is always verified: deleting its checksums.json must not switch the check off.
+            if (File.Exists(Path.Combine(spec, Checkpoint.ChecksumsFile)) || Checkpoint.IsNative(spec)) Checkpoint.Verify(spec);
             weights = Path.Combine(spec, "model.safetensors");
             if (!File.Exists(weights))
                 throw new BadInputException($"{spec}: not a model directory (no model.safetensors; expected a Hugging Face GPT-2 or LlmForge checkpoint directory)");

@@ -68,7 +68,9 @@ public sealed record GptConfig
 
     public static GptConfig Load(string path)
     {
+        if (Directory.Exists(path)) throw new BadInputException($"{path}: is a directory, expected a config JSON file");
         if (!File.Exists(path)) throw new BadInputException($"{path}: no such config file");
+        InputFile.RequireRegular(path, "a config JSON file");
         return FromJson(File.ReadAllText(path), path);
     }
 

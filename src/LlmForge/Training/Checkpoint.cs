@@ -101,6 +101,22 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>Whether <paramref name="directory"/>'s config.json says it is an LlmForge checkpoint (its <c>format</c> key).</summary>
+    public static bool IsNative(string directory)
+    {
+        string config = Path.Combine(directory, "config.json");
+        if (!File.Exists(config)) return false;
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(config))?["format"] is JsonValue format
+                && format.TryGetValue(out string? name) && name.StartsWith("llmforge-checkpoint", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            return false; // the config's own reader reports what is wrong with it
+        }
+    }
+
     public static string CheckpointsDir(string runDir) => Path.Combine(runDir, "checkpoints");
 
     public static string StepName(long step) => $"step-{step:D6}";

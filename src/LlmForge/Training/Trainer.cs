@@ -116,6 +116,18 @@ public sealed partial class Trainer : IDisposable
         var data = PretrainingData.Load(options.Data, tokenizer, options.ValFraction);
         manual_seed(options.Seed);
         var model = CreateModel(options, tokenizer);
+        try
+        {
+            int context = options.ContextLength ?? model.Config.ContextLength;
+            MemoryBudget.Require(MemoryBudget.TrainingBytes(model.Config, (long)options.BatchSize, context, options.Precision == "bf16"),
+                $"a training step on batches of {options.BatchSize} × {context} tokens (weights, gradients, AdamW state, activations)");
+        }
+        catch
+        {
+            model.Dispose();
+            held?.Dispose();
+            throw;
+        }
         Trainer trainer;
         try
         {
@@ -433,7 +445,17 @@ public sealed partial class Trainer : IDisposable
         if (_options.SampleTokens > 0 && _options.SamplePrompt.Length > 0)
         {
             int[] prompt = _tokenizer.Encode(_options.SamplePrompt);
-            var ids = TextGenerator.Generate(_model, prompt, new GenerationOptions { MaxNewTokens = _options.SampleTokens }).ToArray();
+            int[] ids;
+            try
+            {
+                ids = TextGenerator.Generate(_model, prompt, new GenerationOptions { MaxNewTokens = _options.SampleTokens }).ToArray();
+            }
+            catch (NonFiniteLogitsException)
+            {
+                // The weights went bad: no sample; the step's checks stop the run before anything is saved.
+                Log?.Invoke($"step {_step}: no sample, the model's logits are not finite");
+                return;
+            }
             // One block per sample, its newlines kept: a header line, the text, a blank line.
             string text = _tokenizer.Decode([.. prompt, .. ids]);
             File.AppendAllText(SamplesPath, $"[step {_step}]\n{text}\n\n");
