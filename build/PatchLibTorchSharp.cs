@@ -10,6 +10,8 @@
 //   2. each symbol that asked for a missing version (only known-harmless ones are allowed) is
 //      renamed to an ordinary libc function the shim already imports, and made unversioned.
 // System files are never touched: only the copy in the build output is rewritten.
+// Neither change touches code or unwind tables: libtorch errors still reach .NET as exceptions
+// (tests/LlmForge.Tests/NativeErrorTests.cs); matmul's abort on a shape error is TorchSharp's own.
 #nullable enable
 using System;
 using System.Collections.Generic;
