@@ -79,7 +79,8 @@ public sealed class ExportCliTests : IDisposable
         {
             var result = CliRunner.Run(["export", "--model", run, "--out", run, .. args]);
             Assert.Equal(2, result.ExitCode);
-            Assert.StartsWith($"llmforge: --out {run}: holds files that are not an LlmForge export's (checkpoints", result.Stderr);
+            Assert.StartsWith($"llmforge: --out {run}: holds files that are not an LlmForge export's (", result.Stderr);
+            Assert.Contains("checkpoints, loss.png, metrics.jsonl", result.Stderr);
             Assert.DoesNotContain("pass --overwrite", result.Stderr);
             Assert.Equal(before, Listing(run));
         }

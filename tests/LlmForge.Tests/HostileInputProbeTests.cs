@@ -122,15 +122,13 @@ public sealed class HostileInputProbeTests(HostileInputProbeTests.Scratch scratc
     [Fact]
     public void LibtorchFailureIsItsSummaryLineWithoutTypeNameOrStack()
     {
-        // What TorchSharp throws for a libtorch error: the C++ summary, then the C++ stack, one frame a line (this
-        // one is matmul's). Not provoked for real: on this machine such an error aborts the test process instead.
-        var error = new ExternalException("""
-            mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)
-            Exception raised from meta at /pytorch/aten/src/ATen/native/LinearAlgebra.cpp:204 (most recent call first):
-            frame #0: c10::Error::Error(c10::SourceLocation, std::string) + 0xb0 (0x7f3ab83571a0 in libc10.so)
-            frame #1: at::meta::structured_mm::meta(at::Tensor const&, at::Tensor const&) + 0x335 (0x7f3a800b6995 in libtorch_cpu.so)
-            frame #2: THSTensor_matmul + 0x26 (0x7f3a98187106 in libLibTorchSharp.so)
-            """);
+        // A real libtorch error, as TorchSharp raises it: the C++ summary, then the C++ stack, one frame a line.
+        // (mm, not matmul: TorchSharp's matmul lacks the catch that turns the error into an exception.)
+        Exception error;
+        using (var a = TorchSharp.torch.zeros(2, 3))
+        using (var b = TorchSharp.torch.zeros(2, 3))
+            error = Assert.ThrowsAny<ExternalException>(() => a.mm(b));
+        Assert.Contains("\n", error.Message);
 
         string line = LlmForge.Cli.Cli.Unexpected(error);
 

@@ -112,7 +112,7 @@ public class ModelCliTests
             { ["export", "--model", FixtureModel.Dir, "--out", "/tmp/llmforge-never", "--dtype", "fp8"], "expected fp32, fp16 or bf16" },
             { ["generate", "--model", "gpt2-355M", "--prompt", "hi"], "gpt2-355M is not downloaded" },
             { ["download", "gpt2", "--size", "7B"], "--size 7B" },
-            { [.. generate, "hi", "--temperature", "NaN"], "temperature must be 0 (greedy) or a finite number above 0" },
+            { [.. generate, "hi", "--temperature", "NaN"], "--temperature: 'NaN' is not a finite number" },
             { [.. generate, "hi", "--max-new-tokens", "-1"], "max-new-tokens must be at least 0, got -1" },
             { [.. generate, "hi", "--threads", "0"], "--threads 0: expected 1 to" },
             { [.. generate, "hi", "--threads", "100000"], "--threads 100000: expected 1 to" },

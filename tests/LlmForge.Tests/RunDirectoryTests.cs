@@ -227,15 +227,26 @@ public sealed class RunDirectoryTests : IDisposable
     // ---- 11, 14, 16: bad input is found before anything is written --------------------------------
 
     [Theory]
-    [InlineData("--lr", "Infinity", "--lr must be a finite number")]
-    [InlineData("--weight-decay", "NaN", "--weight-decay must be a finite number")]
+    [InlineData("--lr", "Infinity", "--lr: 'Infinity' is not a finite number")]
+    [InlineData("--weight-decay", "NaN", "--weight-decay: 'NaN' is not a finite number")]
     [InlineData("--context-length", "64", "longer than the model's context of 16")]
-    [InlineData("--batch-size", "100000", "make no full step")]
+    [InlineData("--batch-size", "400", "make no full step")]
+    [InlineData("--batch-size", "100000000", "a training step on batches of 100000000 × 16 tokens")]
     public void BadOptionsLeaveNoRunDirectory(string option, string value, string expected)
     {
         string run = Path.Combine(_dir, "never");
         AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, option, value)), expected);
         Assert.False(Directory.Exists(run));
+    }
+
+    [Fact]
+    public void TheLibraryRefusesOptionsThatAreNotFiniteNumbers()
+    {
+        // The command line refuses these while parsing; a program building TrainerOptions meets this check.
+        var options = new TrainerOptions { Data = TestPaths.Verdict, Lr = double.PositiveInfinity };
+        Assert.Contains("--lr must be a finite number", Assert.Throws<BadInputException>(() => options.Validated()).Message);
+        options = options with { Lr = 1e-3, GradClip = double.NaN };
+        Assert.Contains("--grad-clip must be a finite number", Assert.Throws<BadInputException>(() => options.Validated()).Message);
     }
 
     [Fact]
