@@ -217,25 +217,36 @@ public sealed class Gpt2Tokenizer : ITokenizer
             merges.Select(m => (m.Left, m.Right)).ToList());
     }
 
+    /// <summary>The files <see cref="Save"/> writes into its directory.</summary>
+    public static readonly IReadOnlyList<string> SavedFiles = ["encoder.json", "vocab.bpe"];
+
     /// <summary>Writes <c>encoder.json</c> and <c>vocab.bpe</c> into <paramref name="directory"/>, in OpenAI's format.</summary>
     public void Save(string directory)
     {
         if (_mergeList == null) throw new TokenizerException($"{Name}: loaded from a tiktoken file, it has no merge list to save");
-        Directory.CreateDirectory(directory);
+        foreach (var (text, _) in _specials)
+            if (!IsSpecialTokenText(text))
+                throw new TokenizerException($"{Name}: special token '{text}' is not written like <|name|>; saved, it would load as an ordinary token");
         var encoder = new Dictionary<string, int>();
         var specialIds = _specials.ToDictionary(s => s.Id, s => s.Text);
         for (int id = 0; id < _tokenBytes.Length; id++)
-            encoder[specialIds.TryGetValue(id, out var special) ? special : ByteLevel.ToUnicode(_tokenBytes[id])] = id;
+        {
+            string key = specialIds.TryGetValue(id, out var special) ? special : ByteLevel.ToUnicode(_tokenBytes[id]);
+            // encoder.json maps each text to one id: two tokens written alike could not be loaded back.
+            if (!encoder.TryAdd(key, id))
+                throw new TokenizerException($"{Name}: tokens {encoder[key]} and {id} are both written '{key}' in encoder.json, which could not be loaded again");
+        }
+        Directory.CreateDirectory(directory);
         var options = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        AtomicFile.WriteAllText(Path.Combine(directory, "encoder.json"), JsonSerializer.Serialize(encoder, options));
+        AtomicFile.WriteAllText(Path.Combine(directory, SavedFiles[0]), JsonSerializer.Serialize(encoder, options));
         var merges = new StringBuilder("#version: 0.2\n");
         foreach (var (l, r) in _mergeList)
             merges.Append(ByteLevel.ToUnicode(_tokenBytes[l])).Append(' ').Append(ByteLevel.ToUnicode(_tokenBytes[r])).Append('\n');
-        AtomicFile.WriteAllText(Path.Combine(directory, "vocab.bpe"), merges.ToString());
+        AtomicFile.WriteAllText(Path.Combine(directory, SavedFiles[1]), merges.ToString());
     }
 
-    /// <summary>Special tokens are written like <c>&lt;|endoftext|&gt;</c>.</summary>
-    static bool IsSpecialTokenText(string token) =>
+    /// <summary>Special tokens are written like <c>&lt;|endoftext|&gt;</c>; loading tells them from learned tokens so.</summary>
+    public static bool IsSpecialTokenText(string token) =>
         token.Length > 4 && token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal);
 
     // ---- encoding ---------------------------------------------------------------------------
