@@ -6,7 +6,8 @@ namespace LlmForge.Benchmarks;
 
 /// <summary>
 /// Encoding speed of LlmForge's Gpt2Tokenizer against Microsoft.ML.Tokenizers on the same text: the
-/// first encode with fresh tokenizers (empty caches), then the steady state of <c>llmforge bench tokenize</c>.
+/// first encode with fresh tokenizers (empty caches), then the steady state of <c>llmforge bench tokenize</c>,
+/// then texts that are one long piece (200,000 × "a", a 5 MB line), where the reference is quadratic.
 /// </summary>
 static class TokenizerBenchmark
 {
@@ -33,6 +34,11 @@ static class TokenizerBenchmark
         Console.WriteLine($"{"LlmForge Gpt2Tokenizer",-28}{oursLoad,10:F3}{tokens / oursCold,20:N0}{steady.TokensPerSecond,24:N0}");
         Console.WriteLine($"{"Microsoft.ML.Tokenizers",-28}{referenceLoad,10:F3}{tokens / referenceCold,20:N0}{steady.ReferenceTokensPerSecond,24:N0}");
         Console.WriteLine($"ratio (LlmForge / Microsoft.ML.Tokenizers): first encode {referenceCold / oursCold:F2}, steady {steady.Ratio:F2}");
+
+        // One piece from end to end: merging that rescans the piece per merge is quadratic there.
+        Console.WriteLine("long runs (one piece each; fresh tokenizers):");
+        foreach (var run in TokenizerSpeedBenchmark.RunLongRuns(text, referenceLimitSeconds: 60))
+            Console.WriteLine("  " + run.Describe());
         return 0;
     }
 }

@@ -66,4 +66,22 @@ public class BpeTrainerTests
         var error = Assert.Throws<TokenizerException>(() => new BpeTrainer().Train(Verdict, vocabSize: 100));
         Assert.Contains("256", error.Message);
     }
+
+    [Fact]
+    public void RejectsTheSameSpecialTokenTwice()
+    {
+        var error = Assert.Throws<TokenizerException>(() => new BpeTrainer { SpecialTokens = ["<|x|>", "<|x|>"] }.Train(Verdict, vocabSize: 300));
+        Assert.Contains("<|x|> is given twice", error.Message);
+    }
+
+    [Fact]
+    public void SaveRefusesWhatCouldNotBeLoadedAgain()
+    {
+        // "X" would be written into encoder.json beside the byte token written "X": two ids for one key.
+        var trained = new BpeTrainer { SpecialTokens = ["X"] }.Train(Verdict, vocabSize: 300);
+        string dir = Path.Combine(Path.GetTempPath(), "llmforge-bpe-" + Guid.NewGuid().ToString("N"));
+        var error = Assert.Throws<TokenizerException>(() => trained.Save(dir));
+        Assert.Contains("'X'", error.Message);
+        Assert.False(Directory.Exists(dir));
+    }
 }

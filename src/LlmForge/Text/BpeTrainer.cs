@@ -22,6 +22,8 @@ public sealed class BpeTrainer
     /// <summary>Trains on <paramref name="corpus"/>; the result has at most <paramref name="vocabSize"/> tokens, special ones included.</summary>
     public Gpt2Tokenizer Train(string corpus, int vocabSize)
     {
+        var duplicate = SpecialTokens.GroupBy(s => s, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate != null) throw new TokenizerException($"special token {duplicate.Key} is given twice");
         int minimum = 256 + SpecialTokens.Count;
         if (vocabSize < minimum)
             throw new TokenizerException($"vocab size {vocabSize} is too small: a byte-level vocabulary needs 256 byte tokens plus {SpecialTokens.Count} special");
@@ -87,12 +89,21 @@ public sealed class BpeTrainer
                 var word = words[w];
                 if (!Contains(word, left, right)) continue;
                 Count(w, -1);
-                for (int i = 0; i + 1 < word.Count; i++)
-                    if (word[i] == left && word[i + 1] == right)
+                // Left to right, in place: removing each merged part from the list would be quadratic in a long word.
+                int kept = 0;
+                for (int i = 0; i < word.Count; i++)
+                {
+                    if (i + 1 < word.Count && word[i] == left && word[i + 1] == right)
                     {
-                        word[i] = merged;
-                        word.RemoveAt(i + 1);
+                        word[kept++] = merged;
+                        i++;
                     }
+                    else
+                    {
+                        word[kept++] = word[i];
+                    }
+                }
+                word.RemoveRange(kept, word.Count - kept);
                 Count(w, +1);
             }
             pairCounts.Remove(pair);

@@ -217,25 +217,36 @@ public sealed class Gpt2Tokenizer : ITokenizer
             merges.Select(m => (m.Left, m.Right)).ToList());
     }
 
+    /// <summary>The files <see cref="Save"/> writes into its directory.</summary>
+    public static readonly IReadOnlyList<string> SavedFiles = ["encoder.json", "vocab.bpe"];
+
     /// <summary>Writes <c>encoder.json</c> and <c>vocab.bpe</c> into <paramref name="directory"/>, in OpenAI's format.</summary>
     public void Save(string directory)
     {
         if (_mergeList == null) throw new TokenizerException($"{Name}: loaded from a tiktoken file, it has no merge list to save");
-        Directory.CreateDirectory(directory);
+        foreach (var (text, _) in _specials)
+            if (!IsSpecialTokenText(text))
+                throw new TokenizerException($"{Name}: special token '{text}' is not written like <|name|>; saved, it would load as an ordinary token");
         var encoder = new Dictionary<string, int>();
         var specialIds = _specials.ToDictionary(s => s.Id, s => s.Text);
         for (int id = 0; id < _tokenBytes.Length; id++)
-            encoder[specialIds.TryGetValue(id, out var special) ? special : ByteLevel.ToUnicode(_tokenBytes[id])] = id;
+        {
+            string key = specialIds.TryGetValue(id, out var special) ? special : ByteLevel.ToUnicode(_tokenBytes[id]);
+            // encoder.json maps each text to one id: two tokens written alike could not be loaded back.
+            if (!encoder.TryAdd(key, id))
+                throw new TokenizerException($"{Name}: tokens {encoder[key]} and {id} are both written '{key}' in encoder.json, which could not be loaded again");
+        }
+        Directory.CreateDirectory(directory);
         var options = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        AtomicFile.WriteAllText(Path.Combine(directory, "encoder.json"), JsonSerializer.Serialize(encoder, options));
+        AtomicFile.WriteAllText(Path.Combine(directory, SavedFiles[0]), JsonSerializer.Serialize(encoder, options));
         var merges = new StringBuilder("#version: 0.2\n");
         foreach (var (l, r) in _mergeList)
             merges.Append(ByteLevel.ToUnicode(_tokenBytes[l])).Append(' ').Append(ByteLevel.ToUnicode(_tokenBytes[r])).Append('\n');
-        AtomicFile.WriteAllText(Path.Combine(directory, "vocab.bpe"), merges.ToString());
+        AtomicFile.WriteAllText(Path.Combine(directory, SavedFiles[1]), merges.ToString());
     }
 
-    /// <summary>Special tokens are written like <c>&lt;|endoftext|&gt;</c>.</summary>
-    static bool IsSpecialTokenText(string token) =>
+    /// <summary>Special tokens are written like <c>&lt;|endoftext|&gt;</c>; loading tells them from learned tokens so.</summary>
+    public static bool IsSpecialTokenText(string token) =>
         token.Length > 4 && token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal);
 
     // ---- encoding ---------------------------------------------------------------------------
@@ -244,28 +255,31 @@ public sealed class Gpt2Tokenizer : ITokenizer
     public int[] Encode(string text)
     {
         var ids = new List<int>(text.Length / 3 + 4);
+        // Where each special token next occurs; one is searched for again only once the text has
+        // passed it, so that a text full of one special token is not rescanned for another.
+        Span<int> nextAt = _specials.Length <= 16 ? stackalloc int[_specials.Length] : new int[_specials.Length];
+        nextAt.Fill(-1);
         int start = 0;
         while (start < text.Length)
         {
-            var (at, special) = NextSpecial(text, start);
+            int at = text.Length, special = -1;
+            for (int s = 0; s < _specials.Length; s++)
+            {
+                if (nextAt[s] < start)
+                {
+                    int found = text.IndexOf(_specials[s].Text, start, StringComparison.Ordinal);
+                    nextAt[s] = found >= 0 ? found : int.MaxValue;
+                }
+                // The earliest wins; of two at the same place, the longer.
+                if (nextAt[s] < at || (nextAt[s] == at && special >= 0 && _specials[s].Text.Length > _specials[special].Text.Length))
+                    (at, special) = (nextAt[s], s);
+            }
             EncodeOrdinary(text.AsSpan(start, at - start), ids);
             if (special < 0) break;
             ids.Add(_specials[special].Id);
             start = at + _specials[special].Text.Length;
         }
         return ids.ToArray();
-    }
-
-    (int At, int Special) NextSpecial(string text, int start)
-    {
-        int bestAt = text.Length, best = -1;
-        for (int s = 0; s < _specials.Length; s++)
-        {
-            int at = text.IndexOf(_specials[s].Text, start, StringComparison.Ordinal);
-            if (at >= 0 && (at < bestAt || (at == bestAt && _specials[s].Text.Length > _specials[best].Text.Length)))
-                (bestAt, best) = (at, s);
-        }
-        return (bestAt, best);
     }
 
     void EncodeOrdinary(ReadOnlySpan<char> text, List<int> ids)
@@ -294,9 +308,12 @@ public sealed class Gpt2Tokenizer : ITokenizer
         }
     }
 
-    /// <summary>The byte-pair merging of one piece: lowest-ranked adjacent pair first, until none merges.</summary>
+    /// <summary>The ids of one piece: its UTF-8 bytes, merged by <see cref="BytePairMerge"/>.</summary>
     int[] MergePiece(ReadOnlySpan<char> piece)
     {
+        // Up to 3 bytes a char; past what one array holds (a single word of 700 million chars) this would overflow.
+        if (piece.Length > Array.MaxLength / 3)
+            throw new TokenizerException($"a run of {piece.Length} characters without a break is too long to encode (at most {Array.MaxLength / 3})");
         int maxBytes = 3 * piece.Length;
         byte[]? rented = maxBytes > 512 ? ArrayPool<byte>.Shared.Rent(maxBytes) : null;
         Span<byte> bytes = rented != null ? rented : stackalloc byte[maxBytes];
@@ -304,35 +321,8 @@ public sealed class Gpt2Tokenizer : ITokenizer
         var parts = new int[n];
         for (int i = 0; i < n; i++) parts[i] = _byteIds[bytes[i]];
         if (rented != null) ArrayPool<byte>.Shared.Return(rented);
-
-        // ranks[i] is the rank of merging parts[i] with parts[i + 1].
-        var ranks = new int[Math.Max(n - 1, 0)];
-        for (int i = 0; i + 1 < n; i++) ranks[i] = PairRank(parts[i], parts[i + 1], out _);
-        while (n > 1)
-        {
-            int best = -1, bestRank = int.MaxValue;
-            for (int i = 0; i + 1 < n; i++)
-                if (ranks[i] < bestRank) (best, bestRank) = (i, ranks[i]);
-            if (best < 0) break;
-            PairRank(parts[best], parts[best + 1], out parts[best]);
-            Array.Copy(parts, best + 2, parts, best + 1, n - best - 2);
-            Array.Copy(ranks, best + 1, ranks, best, n - best - 2);
-            n--;
-            if (best > 0) ranks[best - 1] = PairRank(parts[best - 1], parts[best], out _);
-            if (best + 1 < n) ranks[best] = PairRank(parts[best], parts[best + 1], out _);
-        }
+        n = BytePairMerge.Merge(parts, _merges);
         return n == parts.Length ? parts : parts[..n];
-    }
-
-    int PairRank(int left, int right, out int merged)
-    {
-        if (_merges.TryGetValue(TokenPair.Pack(left, right), out var m))
-        {
-            merged = m.Id;
-            return m.Rank;
-        }
-        merged = -1;
-        return int.MaxValue;
     }
 
     // ---- decoding ---------------------------------------------------------------------------
