@@ -235,5 +235,8 @@ public sealed class ExportCliTests : IDisposable
         var generation = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "generation_config.json")))!;
         Assert.Equal(trained.EndOfTextId, generation["eos_token_id"]!.GetValue<int>());
         Assert.Equal(trained.EndOfTextId, JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!["eos_token_id"]!.GetValue<int>());
+        // LlmForge takes the export back with the exported tokenizer, not GPT-2's.
+        using var loaded = ModelLoader.Load(dir);
+        Assert.Equal(trained.Encode(text), loaded.Tokenizer.Encode(text));
     }
 }

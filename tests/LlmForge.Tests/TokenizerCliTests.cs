@@ -101,7 +101,7 @@ public sealed class TokenizerCliTests : IDisposable
         File.WriteAllText(Path.Combine(outDir, "todo.txt"), "keep me");
         File.WriteAllText(Path.Combine(outDir, "encoder.json"), "{}");
 
-        AssertRefused(RunTrain(outDir, "--vocab-size", "300", "--force"), "not a tokenizer's", "drafts/", "todo.txt");
+        AssertRefused(RunTrain(outDir, "--vocab-size", "300", "--force"), "not an LlmForge tokenizer's", "drafts", "todo.txt");
         Assert.Equal("keep me", File.ReadAllText(Path.Combine(outDir, "todo.txt")));
         Assert.Equal("{}", File.ReadAllText(Path.Combine(outDir, "encoder.json")));
         Assert.False(File.Exists(Path.Combine(outDir, "vocab.bpe")));

@@ -83,6 +83,10 @@ static class TokenizerCommand
             throw new BadInputException($"--vocab-size {requested} is too large: at most {MaxVocabSize} (GPT-2 has 50257)");
     }
 
+    /// <summary>A tokenizer directory as an output kind: encoder.json and vocab.bpe (and their temporaries).</summary>
+    static readonly OutputKind TokenizerFiles = new("tokenizer",
+        name => Gpt2Tokenizer.SavedFiles.Any(f => name == f || name == f + ".tmp"), (_, _) => false);
+
     /// <summary>
     /// --out may be new, empty, or (with --force) a tokenizer written before, whose files are then
     /// replaced. A directory holding anything else is refused, naming what is there: --force never
@@ -93,18 +97,7 @@ static class TokenizerCommand
         if (outDir.Length == 0) throw new BadInputException("--out is empty: give the directory to write the tokenizer into");
         if (File.Exists(outDir))
             throw new BadInputException($"--out {outDir}: is a file; --out needs a directory (it gets {string.Join(" and ", Gpt2Tokenizer.SavedFiles)})");
-        if (!Directory.Exists(outDir)) return;
-        var entries = Directory.EnumerateFileSystemEntries(outDir).ToList();
-        var foreign = entries
-            .Where(e => !(Gpt2Tokenizer.SavedFiles.Any(f => Path.GetFileName(e) == f || Path.GetFileName(e) == f + ".tmp") && File.Exists(e)))
-            .Select(e => Path.GetFileName(e) + (Directory.Exists(e) ? "/" : ""))
-            .Order(StringComparer.Ordinal).ToList();
-        if (foreign.Count > 0)
-        {
-            string shown = string.Join(", ", foreign.Take(5)) + (foreign.Count > 5 ? $" and {foreign.Count - 5} more" : "");
-            throw new BadInputException($"--out {outDir}: holds files that are not a tokenizer's ({shown}); choose a new or empty directory");
-        }
-        if (entries.Count > 0 && !force)
+        if (OutputDirectory.CheckAvailable(outDir, TokenizerFiles, "--out") && !force)
             throw new BadInputException($"--out {outDir}: already exists and holds a tokenizer; pass --force to replace it, or choose another --out");
     }
 }

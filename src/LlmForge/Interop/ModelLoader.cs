@@ -73,8 +73,12 @@ public static class ModelLoader
     {
         if (configPath == null) return TokenizerLoader.Gpt2Default;
         string? spec = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))?["tokenizer"]?.GetValue<string>();
+        string directory = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
+        // A Hugging Face directory names no tokenizer in its config but may carry its own (an export of a
+        // model trained with another vocabulary); GPT-2's files give the bundled tokenizer's ids either way.
+        if (spec is null && Gpt2Tokenizer.HasHuggingFaceFiles(directory)) return Gpt2Tokenizer.Load(directory);
         if (spec is null or "gpt2") return TokenizerLoader.Gpt2Default;
-        return Gpt2Tokenizer.Load(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath))!, spec));
+        return Gpt2Tokenizer.Load(Path.Combine(directory, spec));
     }
 
     static IWeightSource OpenWeights(string path)

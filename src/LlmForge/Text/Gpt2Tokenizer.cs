@@ -81,17 +81,24 @@ public sealed class Gpt2Tokenizer : ITokenizer
     /// Loads a vocabulary from <paramref name="path"/>: a directory holding <c>encoder.json</c> and
     /// <c>vocab.bpe</c> (OpenAI's files, or one written by <see cref="Save"/>), or a <c>.tiktoken</c> file.
     /// </summary>
+    /// <summary>Whether <paramref name="directory"/> holds a Hugging Face GPT-2 tokenizer's <c>vocab.json</c> and <c>merges.txt</c>.</summary>
+    public static bool HasHuggingFaceFiles(string directory) =>
+        File.Exists(Path.Combine(directory, "vocab.json")) && File.Exists(Path.Combine(directory, "merges.txt"));
+
     public static Gpt2Tokenizer Load(string path)
     {
         if (Directory.Exists(path))
         {
             string encoder = Path.Combine(path, "encoder.json"), merges = Path.Combine(path, "vocab.bpe");
+            // Hugging Face ships the same two files as vocab.json and merges.txt.
+            if (!File.Exists(encoder) && HasHuggingFaceFiles(path)) (encoder, merges) = (Path.Combine(path, "vocab.json"), Path.Combine(path, "merges.txt"));
             if (!File.Exists(encoder) || !File.Exists(merges))
-                throw new TokenizerException($"{path}: a tokenizer directory needs encoder.json and vocab.bpe");
+                throw new TokenizerException($"{path}: a tokenizer directory needs encoder.json and vocab.bpe (or Hugging Face's vocab.json and merges.txt)");
             return FromOpenAiFiles(encoder, merges, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))));
         }
         if (File.Exists(path) && path.EndsWith(".tiktoken", StringComparison.OrdinalIgnoreCase))
         {
+            InputFile.RequireRegular(path, "a .tiktoken file");
             using var stream = File.OpenRead(path);
             return FromTiktoken(stream, Path.GetFileNameWithoutExtension(path), [(EndOfText, -1)]);
         }
