@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -49,80 +48,22 @@ public static class DownloadedFileCheck
 
     static string? SafeTensorsProblem(string path)
     {
-        using var stream = File.OpenRead(path);
-        long fileLength = stream.Length;
-        Span<byte> lengthBytes = stackalloc byte[8];
-        if (fileLength < 8) return $"{fileLength} bytes is too short for a safetensors file";
-        stream.ReadExactly(lengthBytes);
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (headerLength < 2 || headerLength > 100_000_000 || (long)headerLength > fileLength - 8)
-        {
-            var start = new byte[Math.Min(fileLength, 41)];
-            stream.Position = 0;
-            stream.ReadExactly(start);
-            return $"not safetensors: a header of {headerLength} bytes does not fit a file of {fileLength:N0} bytes" + Beginning(start);
-        }
-        var header = new byte[headerLength];
-        stream.ReadExactly(header);
-        long dataLength = fileLength - 8 - (long)headerLength;
-
-        JsonObject root;
         try
         {
-            root = JsonNode.Parse(header) as JsonObject ?? throw new JsonException();
+            using var file = SafeTensorsFile.Open(path);
+            if (file.Names.Count == 0) return "not a model: the safetensors header names no tensor";
+            if (!file.FillsItsData) return $"not a whole safetensors file: its tensors do not fill its {file.DataLength:N0} data bytes exactly (cut short, or bytes added)";
+            return null;
         }
-        catch (JsonException)
+        catch (BadInputException e)
         {
-            return "not safetensors: the header is not a JSON object";
+            // The reader's message starts with the path, which the caller names already.
+            string why = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
+            var start = new byte[Math.Min(new FileInfo(path).Length, 41)];
+            using (var stream = File.OpenRead(path)) stream.ReadExactly(start);
+            return $"not safetensors: {why}" + Beginning(start);
         }
-        var ranges = new List<(long Begin, long End, string Name)>();
-        foreach (var (name, node) in root)
-        {
-            if (name == "__metadata__") continue;
-            if (node is not JsonObject entry || entry["dtype"] is not JsonValue dtype || !dtype.TryGetValue<string>(out string? dtypeName)
-                || ElementSize(dtypeName) is not long elementSize
-                || entry["shape"] is not JsonArray shape || entry["data_offsets"] is not JsonArray { Count: 2 } offsets
-                || !TryLong(offsets[0], out long begin) || !TryLong(offsets[1], out long end))
-                return $"tensor '{name}' lacks a known dtype, a shape or two data offsets";
-            long bytes = elementSize;
-            foreach (var dimension in shape)
-            {
-                if (!TryLong(dimension, out long size) || size < 0) return $"tensor '{name}' has a bad shape";
-                bytes = size == 0 ? 0 : bytes > long.MaxValue / size ? -1 : bytes * size;
-                if (bytes < 0) return $"tensor '{name}' has a shape too large for any file";
-            }
-            if (begin < 0 || end < begin || end > dataLength)
-                return $"tensor '{name}' has data offsets [{begin}, {end}) outside the {dataLength:N0} data bytes";
-            if (end - begin != bytes)
-                return $"tensor '{name}' needs {bytes:N0} bytes, its offsets give {end - begin:N0}";
-            ranges.Add((begin, end, name));
-        }
-        if (ranges.Count == 0) return "not a model: the safetensors header names no tensor";
-        // The format leaves no holes: the tensors, in offset order, cover the data bytes exactly.
-        long covered = 0;
-        foreach (var (begin, end, name) in ranges.OrderBy(r => r.Begin).ThenBy(r => r.End))
-        {
-            if (begin != covered) return $"tensor '{name}' starts at byte {begin:N0} of the data, expected {covered:N0}";
-            covered = end;
-        }
-        if (covered != dataLength) return $"the tensors cover {covered:N0} of the {dataLength:N0} data bytes";
-        return null;
     }
-
-    static bool TryLong(JsonNode? node, out long value)
-    {
-        value = 0;
-        return node is JsonValue number && number.TryGetValue(out value);
-    }
-
-    static long? ElementSize(string? dtype) => dtype switch
-    {
-        "F64" or "I64" or "U64" => 8,
-        "F32" or "I32" or "U32" => 4,
-        "F16" or "BF16" or "I16" or "U16" => 2,
-        "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" => 1,
-        _ => null,
-    };
 
     /// <summary>The start of a text-like file, which often says what it really is (an HTML login page, an error).</summary>
     static string Beginning(byte[] bytes)

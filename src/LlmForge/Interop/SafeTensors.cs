@@ -39,6 +39,16 @@ public sealed class SafeTensorsFile : IWeightSource
 
     public IReadOnlyCollection<string> Names => _entries.Keys;
 
+    /// <summary>The bytes after the header, where the tensors lie.</summary>
+    public long DataLength => _stream.Length - _dataStart;
+
+    /// <summary>
+    /// Whether the tensors fill the data bytes exactly, as every writer lays them out: no hole, nothing
+    /// after the last. Overlaps are refused on opening, so the sizes adding up to the data is enough.
+    /// A truncated download or one with bytes appended fails this while its header still reads.
+    /// </summary>
+    public bool FillsItsData => _entries.Values.Sum(e => e.End - e.Begin) == DataLength;
+
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new BadInputException($"{path}: no such file");
