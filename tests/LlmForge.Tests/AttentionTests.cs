@@ -77,12 +77,12 @@ public class AttentionTests
             foreach (var (name, pick) in new (string, Func<CausalAttention, TorchSharp.Modules.Linear>)[]
                      { ("q", h => h.W_query), ("k", h => h.W_key), ("v", h => h.W_value) })
             {
-                var target = name switch { "q" => efficient.W_query, "k" => efficient.W_key, _ => efficient.W_value };
+                var target = Linear(efficient, name switch { "q" => "W_query", "k" => "W_key", _ => "W_value" });
                 target.weight!.copy_(cat(wrapper.heads.Select(h => pick(h).weight!).ToArray(), 0));
                 target.bias!.copy_(cat(wrapper.heads.Select(h => pick(h).bias!).ToArray(), 0));
             }
-            efficient.out_proj.weight!.copy_(eye(dHead * heads));
-            efficient.out_proj.bias!.zero_();
+            Linear(efficient, "out_proj").weight!.copy_(eye(dHead * heads));
+            Linear(efficient, "out_proj").bias!.zero_();
         }
         using var batch = stack([Inputs(), Inputs()]);
         wrapper.eval();
@@ -151,4 +151,7 @@ public class AttentionTests
         // Queries at positions 3 and 4 over keys 0..4: position 3 may not see key 4.
         Assert.Equal(new[] { false, false, false, false, true, false, false, false, false, false }, mask.data<bool>().ToArray());
     }
+
+    /// <summary>The linear layer in one of the attention's slots.</summary>
+    static TorchSharp.Modules.Linear Linear(MultiHeadAttention attention, string slot) => (TorchSharp.Modules.Linear)attention.GetSlot(slot);
 }

@@ -91,7 +91,7 @@ public sealed class MixedPrecisionTests : IDisposable
         using var master = new GptModel(GptConfig.Load(Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json")) with { DropRate = 0 });
         using var mixed = new MixedPrecision(master);
         mixed.CopyWeights();
-        var pairs = master.named_parameters().Zip(mixed.Compute.named_parameters()).ToArray();
+        var pairs = master.named_parameters().Zip(mixed.Compute.Module.named_parameters()).ToArray();
         foreach (var (m, c) in pairs)
         {
             Assert.Equal(ScalarType.BFloat16, c.parameter.dtype);

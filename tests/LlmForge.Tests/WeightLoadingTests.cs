@@ -44,7 +44,7 @@ public sealed class WeightLoadingTests : IDisposable
         using var original = ModelLoader.Load(FixtureModel.Dir);
         Assert.True(loaded.Model.tok_emb.weight!.allclose(original.Model.tok_emb.weight!, rtol: 0, atol: 0));
         using var doubled = original.Model.tok_emb.weight! * 2;
-        Assert.True(loaded.Model.out_head.weight!.allclose(doubled, rtol: 0, atol: 0));
+        Assert.True(loaded.Model.OutHeadWeight.allclose(doubled, rtol: 0, atol: 0));
     }
 
     [Fact]

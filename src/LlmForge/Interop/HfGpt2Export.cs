@@ -77,7 +77,7 @@ public static class HfGpt2Export
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
-                bool tied = model.out_head.weight!.allclose(model.tok_emb.weight!, rtol: 0, atol: 0);
+                bool tied = model.OutHeadWeight.allclose(model.tok_emb.weight!, rtol: 0, atol: 0);
                 var tensors = Tensors(model, tied).Select(t => (t.Name, t.Tensor.to(dtype))).ToList();
                 SafeTensorsFile.Write(Path.Combine(temporary, Weights), tensors, new Dictionary<string, string> { ["format"] = "pt" });
                 var indented = new JsonSerializerOptions { WriteIndented = true };
@@ -116,35 +116,33 @@ public static class HfGpt2Export
     static IEnumerable<(string Name, Tensor Tensor)> Tensors(GptModel model, bool tied)
     {
         var config = model.Config;
-        yield return ("wte.weight", model.tok_emb.weight!);
-        yield return ("wpe.weight", model.pos_emb.weight!);
+        // By the book's parameter names: the layers may sit in slots (ILinearSlots) rather than typed fields.
+        var p = model.named_parameters().ToDictionary(x => x.name, x => (Tensor)x.parameter);
+        yield return ("wte.weight", p["tok_emb.weight"]);
+        yield return ("wpe.weight", p["pos_emb.weight"]);
         for (int i = 0; i < config.NLayers; i++)
         {
-            var block = model.trf_blocks[i];
-            var att = block.att;
-            string h = $"h.{i}.";
-            yield return (h + "ln_1.weight", block.norm1.scale);
-            yield return (h + "ln_1.bias", block.norm1.shift);
+            string b = $"trf_blocks.{i}.", h = $"h.{i}.";
+            yield return (h + "ln_1.weight", p[b + "norm1.scale"]);
+            yield return (h + "ln_1.bias", p[b + "norm1.shift"]);
             // Linear stores [out, in]; Conv1D [in, out]: transpose, and join query, key, value along out.
-            yield return (h + "attn.c_attn.weight", cat([att.W_query.weight!, att.W_key.weight!, att.W_value.weight!], 0).t());
+            yield return (h + "attn.c_attn.weight", cat([p[b + "att.W_query.weight"], p[b + "att.W_key.weight"], p[b + "att.W_value.weight"]], 0).t());
             yield return (h + "attn.c_attn.bias", config.QkvBias
-                ? cat([att.W_query.bias!, att.W_key.bias!, att.W_value.bias!], 0)
+                ? cat([p[b + "att.W_query.bias"], p[b + "att.W_key.bias"], p[b + "att.W_value.bias"]], 0)
                 : zeros(3 * config.EmbDim)); // GPT-2 always has these biases; zeros compute the same
-            yield return (h + "attn.c_proj.weight", att.out_proj.weight!.t());
-            yield return (h + "attn.c_proj.bias", att.out_proj.bias!);
+            yield return (h + "attn.c_proj.weight", p[b + "att.out_proj.weight"].t());
+            yield return (h + "attn.c_proj.bias", p[b + "att.out_proj.bias"]);
             yield return (h + "attn.bias", ones(config.ContextLength, config.ContextLength).tril().view(1, 1, config.ContextLength, config.ContextLength));
-            yield return (h + "ln_2.weight", block.norm2.scale);
-            yield return (h + "ln_2.bias", block.norm2.shift);
-            var up = (TorchSharp.Modules.Linear)block.ff.layers[0];
-            var down = (TorchSharp.Modules.Linear)block.ff.layers[2];
-            yield return (h + "mlp.c_fc.weight", up.weight!.t());
-            yield return (h + "mlp.c_fc.bias", up.bias!);
-            yield return (h + "mlp.c_proj.weight", down.weight!.t());
-            yield return (h + "mlp.c_proj.bias", down.bias!);
+            yield return (h + "ln_2.weight", p[b + "norm2.scale"]);
+            yield return (h + "ln_2.bias", p[b + "norm2.shift"]);
+            yield return (h + "mlp.c_fc.weight", p[b + "ff.layers.0.weight"].t());
+            yield return (h + "mlp.c_fc.bias", p[b + "ff.layers.0.bias"]);
+            yield return (h + "mlp.c_proj.weight", p[b + "ff.layers.2.weight"].t());
+            yield return (h + "mlp.c_proj.bias", p[b + "ff.layers.2.bias"]);
         }
-        yield return ("ln_f.weight", model.final_norm.scale);
-        yield return ("ln_f.bias", model.final_norm.shift);
-        if (!tied) yield return ("lm_head.weight", model.out_head.weight!);
+        yield return ("ln_f.weight", p["final_norm.scale"]);
+        yield return ("ln_f.bias", p["final_norm.shift"]);
+        if (!tied) yield return ("lm_head.weight", p["out_head.weight"]);
     }
 
     /// <summary>What <c>generate()</c> stops at: the tokenizer's end of text.</summary>

@@ -1,5 +1,4 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace LlmForge.Model;
@@ -7,14 +6,11 @@ namespace LlmForge.Model;
 /// <summary>Chapter 4's feed-forward network: widen to 4× the embedding, GELU, narrow back.</summary>
 public sealed class FeedForward : nn.Module<Tensor, Tensor>
 {
-    public readonly Sequential layers;
+    public readonly FeedForwardLayers layers;
 
     public FeedForward(GptConfig config) : base(nameof(FeedForward))
     {
-        layers = nn.Sequential(
-            nn.Linear(config.EmbDim, 4 * config.EmbDim),
-            new Gelu(),
-            nn.Linear(4 * config.EmbDim, config.EmbDim));
+        layers = new FeedForwardLayers(config.EmbDim, 4 * config.EmbDim);
         RegisterComponents();
     }
 

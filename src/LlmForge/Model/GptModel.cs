@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,14 +10,19 @@ namespace LlmForge.Model;
 /// layer norm, and an output head (no bias) that turns each position's vector into logits over the
 /// vocabulary. Parameter names are the book's (<c>tok_emb.weight</c>, <c>trf_blocks.0.att.W_query.weight</c>, ...).
 /// </summary>
-public sealed class GptModel : nn.Module<Tensor, Tensor>
+public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinearSlots
 {
 #pragma warning disable IDE1006 // the book's names
     public readonly Embedding tok_emb, pos_emb;
     readonly Dropout drop_emb;
     public readonly ModuleList<TransformerBlock> trf_blocks;
     public readonly LayerNorm final_norm;
-    public readonly Linear out_head;
+#pragma warning restore IDE1006
+
+    // The output head: vocabulary logits, or a task's (two classes for spam) after ReplaceOutputHead;
+    // a wrapper of either (LoRA) through the slot. Registered under its field name, the book's.
+#pragma warning disable IDE1006
+    nn.Module<Tensor, Tensor> out_head;
 #pragma warning restore IDE1006
 
     public GptModel(GptConfig config) : base(nameof(GptModel))
@@ -69,4 +75,69 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     }
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    const string OutHead = nameof(out_head);
+
+    /// <summary>The output head's weight <c>[outputs, emb_dim]</c> (inside a wrapper, the wrapped layer's).</summary>
+    public Tensor OutHeadWeight => Module.named_parameters().First(p => p.name.StartsWith(OutHead + ".") && p.name.EndsWith("weight")).parameter;
+
+    nn.Module Module => this;
+
+    /// <summary>
+    /// Puts <paramref name="head"/> in place of the output head (chapter 6: a linear layer to the classes).
+    /// Its parameters keep the name <c>out_head.*</c>, so checkpoints of the new model load by the book's names.
+    /// </summary>
+    public void ReplaceOutputHead(Linear head)
+    {
+        if (head.weight!.shape[1] != Config.EmbDim)
+            throw new ArgumentException($"the new head takes {head.weight.shape[1]} inputs, the model's embedding has {Config.EmbDim}");
+        var old = out_head;
+        SetSlot(OutHead, head);
+        old.Dispose();
+    }
+
+    /// <summary>Whether the head is the vocabulary head the model was built with (no bias, vocabulary-wide).</summary>
+    public bool HasVocabularyHead => out_head is Linear { bias: null } linear && linear.weight!.shape[0] == Config.VocabSize;
+
+    public IReadOnlyList<string> LinearSlots { get; } = [OutHead];
+
+    public nn.Module<Tensor, Tensor> GetSlot(string name) =>
+        name == OutHead ? out_head : throw new ArgumentException($"no linear slot '{name}' in the GPT model");
+
+    public void SetSlot(string name, nn.Module<Tensor, Tensor> module)
+    {
+        _ = GetSlot(name);
+        out_head = module;
+        LinearWrapping.Reregister(this, OutHead, module);
+    }
+
+    // ---- the model contract ----
+
+    public string Architecture => "gpt2";
+
+    public int ContextLength => Config.ContextLength;
+
+    public int OutputSize => (int)OutHeadWeight.shape[0];
+
+    nn.Module ILanguageModel.Module => this;
+
+    KvCache ILanguageModel.NewKvCache(int capacity) => NewKvCache(capacity);
+
+    public JsonObject ConfigJson()
+    {
+        var json = Config.ToJson();
+        json["architecture"] = Architecture;
+        if (!HasVocabularyHead)
+            json["output_head"] = new JsonObject { ["size"] = OutputSize, ["bias"] = HeadHasBias };
+        return json;
+    }
+
+    bool HeadHasBias => Module.named_parameters().Any(p => p.name.StartsWith(OutHead + ".") && p.name.EndsWith("bias"));
+
+    public ILanguageModel NewOfSameShape()
+    {
+        var copy = new GptModel(Config);
+        if (!HasVocabularyHead) copy.ReplaceOutputHead(nn.Linear(Config.EmbDim, OutputSize, hasBias: HeadHasBias));
+        return copy;
+    }
 }

@@ -8,6 +8,8 @@ namespace LlmForge.Training;
 /// decay is applied to the weights directly (p ← p·(1 − lr·wd)), on every parameter, then the Adam
 /// step with bias-corrected moments. Written out so that its state can be saved and restored exactly,
 /// and every update happens in place, fp32 CPU parameters in one fused pass (<see cref="AdamWKernel"/>).
+/// Freezing is explicit: a parameter that does not require gradients gets no state, no update and no
+/// weight decay, whatever its gradient; so a fine-tuning run's optimiser state covers only what it trains.
 /// </summary>
 public sealed class AdamW : IDisposable
 {
@@ -17,7 +19,7 @@ public sealed class AdamW : IDisposable
     public AdamW(IEnumerable<(string Name, Tensor Parameter)> parameters, double lr, double weightDecay = 0.01,
         double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
     {
-        _parameters = parameters.ToArray();
+        _parameters = parameters.Where(p => p.Parameter.requires_grad).ToArray();
         LearningRate = lr;
         WeightDecay = weightDecay;
         Beta1 = beta1;
@@ -26,8 +28,15 @@ public sealed class AdamW : IDisposable
     }
 
     /// <summary>AdamW over every parameter of <paramref name="model"/>, as the book's <c>AdamW(model.parameters(), ...)</c>.</summary>
-    public static AdamW For(nn.Module model, double lr, double weightDecay = 0.01) =>
-        new(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), lr, weightDecay);
+    /// <remarks>Only the parameters that require gradients are taken: freeze before building the optimiser.</remarks>
+    public static AdamW For(Model.ILanguageModel model, double lr, double weightDecay = 0.01) =>
+        new(model.Module.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), lr, weightDecay);
+
+    /// <summary>The parameters this optimiser trains (those that required gradients when it was built).</summary>
+    public IReadOnlyList<(string Name, Tensor Parameter)> Trainable => _parameters;
+
+    /// <summary>The number of weights it trains.</summary>
+    public long TrainableCount => _parameters.Sum(p => p.Parameter.numel());
 
     public double LearningRate { get; set; }
     public double WeightDecay { get; }
@@ -62,6 +71,7 @@ public sealed class AdamW : IDisposable
             (float)(-LearningRate / biasCorrection1), (float)(1 / Math.Sqrt(biasCorrection2)), (float)Eps);
         foreach (var (name, p) in _parameters)
         {
+            if (!p.requires_grad) continue; // frozen after the optimiser was built
             var grad = p.grad;
             if (grad is null) continue;
             if (!_state.TryGetValue(name, out var moments))

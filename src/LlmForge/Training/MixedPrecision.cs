@@ -15,17 +15,19 @@ public sealed class MixedPrecision : IDisposable
 {
     readonly (Tensor Master, Tensor Compute)[] _pairs;
 
-    public MixedPrecision(GptModel master)
+    public MixedPrecision(ILanguageModel master)
     {
-        Compute = new GptModel(master.Config);
-        Compute.to(ScalarType.BFloat16);
-        var computeParameters = Compute.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
-        _pairs = master.named_parameters().Select(p => ((Tensor)p.parameter, computeParameters[p.name])).ToArray();
-        Compute.train(); // it only ever trains: evaluation and sampling use the master weights
+        Compute = master.NewOfSameShape();
+        Compute.Module.to(ScalarType.BFloat16);
+        var computeParameters = Compute.Module.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        _pairs = master.Module.named_parameters().Select(p => ((Tensor)p.parameter, computeParameters[p.name])).ToArray();
+        // A frozen master weight is frozen in the copy too: no gradient is computed for it.
+        foreach (var (m, c) in _pairs) c.requires_grad = m.requires_grad;
+        Compute.Module.train(); // it only ever trains: evaluation and sampling use the master weights
     }
 
     /// <summary>The bf16 model that computes the loss and the gradients.</summary>
-    public GptModel Compute { get; }
+    public ILanguageModel Compute { get; }
 
     /// <summary>Copies the master weights into the bf16 model (rounding to the nearest bf16).</summary>
     public void CopyWeights()

@@ -40,6 +40,7 @@ public sealed partial class Trainer : IDisposable
     readonly LearningRateSchedule _schedule;
     readonly int _stepsPerEpoch;
     readonly PretrainingData _data;
+    readonly TrainingStep<TokenBatch> _trainingStep;
 
     RunLock? _lock;        // held while this trainer may write the run
     long _step;            // optimiser steps done
@@ -74,6 +75,7 @@ public sealed partial class Trainer : IDisposable
         _schedule = new LearningRateSchedule(options.Lr, options.WarmupSteps, options.InitialLr, options.MinLr);
         _optimizer = AdamW.For(model, options.Lr, options.WeightDecay);
         if (options.Precision == "bf16") _mixed = new MixedPrecision(model);
+        _trainingStep = new TrainingStep<TokenBatch>(model, _optimizer, NextTokenLoss, _mixed, options.GradClip);
     }
 
     public long TotalSteps { get; }
@@ -352,30 +354,14 @@ public sealed partial class Trainer : IDisposable
             int epoch = (int)(g / _stepsPerEpoch);
             int firstBatch = (int)(g % _stepsPerEpoch) * _options.GradAccumulation;
             double lr = _schedule.At(g, TotalSteps);
-            _optimizer.LearningRate = lr;
-            manual_seed(StepSeed(g));
-
-            double lossSum = 0;
-            _optimizer.ZeroGrad();
-            _mixed?.CopyWeights();
-            var forwardModel = _mixed?.Compute ?? _model;
-            foreach (var batch in _train.Batches(epoch, firstBatch).Take(_options.GradAccumulation))
-            {
-                using var scope = NewDisposeScope();
-                var loss = Loss.CalcLossBatch(forwardModel, batch.InputTensor(), batch.TargetTensor());
-                (loss / _options.GradAccumulation).backward();
-                _mixed?.AccumulateGradients();
-                lossSum += loss.item<float>();
-                _tokensSeen += batch.Inputs.Length;
-            }
-            double trainLoss = lossSum / _options.GradAccumulation;
+            var batches = _train.Batches(epoch, firstBatch).Take(_options.GradAccumulation).ToList();
+            var (trainLoss, tokens) = _trainingStep.Run(batches, lr, StepSeed(g));
             if (!double.IsFinite(trainLoss))
             {
                 Log?.Invoke($"the training loss became {trainLoss} at step {g + 1}; stopped without updating the weights. Last good checkpoint: {LastGoodCheckpoint()}");
                 return TrainingOutcome.LossNotFinite;
             }
-            if (_options.GradClip is double maxNorm) GradientClipping.ClipGradNorm(_model.parameters(), maxNorm);
-            _optimizer.Step();
+            _tokensSeen += tokens;
             _step++;
 
             var entry = Entry(epoch + 1, lr, Elapsed());
@@ -410,6 +396,10 @@ public sealed partial class Trainer : IDisposable
         }
         return TrainingOutcome.Completed;
     }
+
+    /// <summary>Pretraining's batch loss: next-token cross-entropy over every position of the windows.</summary>
+    public static (Tensor Loss, long Count) NextTokenLoss(ILanguageModel model, TokenBatch batch) =>
+        (Loss.CalcLossBatch(model, batch.InputTensor(), batch.TargetTensor()), batch.Inputs.Length);
 
     string LastGoodCheckpoint() => Checkpoint.Latest(_runDir) is string c ? Path.GetFileName(c) : "none (the run had not saved one yet)";
 

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using LlmForge.Model;
 
 namespace LlmForge.Model.Attention;
 
@@ -11,10 +12,11 @@ namespace LlmForge.Model.Attention;
 /// tokens are reused instead of recomputed. <see cref="UseFusedAttention"/> picks libtorch's
 /// scaled-dot-product attention; the explicit mask-and-softmax path gives the same result.
 /// </summary>
-public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>
+public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
 {
 #pragma warning disable IDE1006 // the book's names
-    public readonly Linear W_query, W_key, W_value, out_proj;
+    // Any module from features to features: a Linear, or a wrapper of one (LoRA).
+    nn.Module<Tensor, Tensor> W_query, W_key, W_value, out_proj;
     readonly Dropout dropout;
 #pragma warning restore IDE1006
     readonly int _numHeads, _headDim, _dOut;
@@ -33,6 +35,30 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>
         out_proj = nn.Linear(dOut, dOut);
         this.dropout = nn.Dropout(dropout);
         RegisterComponents();
+    }
+
+    public IReadOnlyList<string> LinearSlots { get; } = [nameof(W_query), nameof(W_key), nameof(W_value), nameof(out_proj)];
+
+    public nn.Module<Tensor, Tensor> GetSlot(string name) => name switch
+    {
+        nameof(W_query) => W_query,
+        nameof(W_key) => W_key,
+        nameof(W_value) => W_value,
+        nameof(out_proj) => out_proj,
+        _ => throw new ArgumentException($"no linear slot '{name}' in the attention"),
+    };
+
+    public void SetSlot(string name, nn.Module<Tensor, Tensor> module)
+    {
+        _ = GetSlot(name);
+        switch (name)
+        {
+            case nameof(W_query): W_query = module; break;
+            case nameof(W_key): W_key = module; break;
+            case nameof(W_value): W_value = module; break;
+            default: out_proj = module; break;
+        }
+        LinearWrapping.Reregister(this, name, module);
     }
 
     /// <summary>Use libtorch's fused attention kernel (default) rather than the explicit mask and softmax.</summary>

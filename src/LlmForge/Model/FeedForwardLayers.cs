@@ -1,0 +1,48 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmForge.Model;
+
+/// <summary>
+/// The book's <c>nn.Sequential(Linear, GELU, Linear)</c> inside <see cref="FeedForward"/>, with the same
+/// submodule names (<c>0</c>, <c>1</c>, <c>2</c>, so <c>ff.layers.0.weight</c> stays), but with its two
+/// linear layers in slots that a wrapper can take: TorchSharp's Sequential cannot swap a member.
+/// </summary>
+public sealed class FeedForwardLayers : nn.Module<Tensor, Tensor>, ILinearSlots
+{
+    const string Up = "0", Down = "2";
+    nn.Module<Tensor, Tensor> _up, _down;
+    readonly Gelu _gelu = new();
+
+    public FeedForwardLayers(int embDim, int hiddenDim) : base("Sequential")
+    {
+        _up = nn.Linear(embDim, hiddenDim);
+        _down = nn.Linear(hiddenDim, embDim);
+        register_module(Up, _up);
+        register_module("1", _gelu);
+        register_module(Down, _down);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return _down.forward(_gelu.forward(_up.forward(x))).MoveToOuterDisposeScope();
+    }
+
+    public IReadOnlyList<string> LinearSlots { get; } = [Up, Down];
+
+    public nn.Module<Tensor, Tensor> GetSlot(string name) => name switch
+    {
+        Up => _up,
+        Down => _down,
+        _ => throw new ArgumentException($"no linear slot '{name}' in the feed-forward layers"),
+    };
+
+    public void SetSlot(string name, nn.Module<Tensor, Tensor> module)
+    {
+        if (name == Up) _up = module;
+        else if (name == Down) _down = module;
+        else throw new ArgumentException($"no linear slot '{name}' in the feed-forward layers");
+        LinearWrapping.Reregister(this, name, module);
+    }
+}
