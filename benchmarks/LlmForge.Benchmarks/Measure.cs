@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace LlmForge.Benchmarks;
 
-/// <summary>Memory readings for the benchmarks (timing is the library's <see cref="Timing"/>).</summary>
+/// <summary>Memory readings for the benchmarks (timing is the CLI's <see cref="LlmForge.Cli.Benchmarks.Timing"/>).</summary>
 static class Measure
 {
     /// <summary>

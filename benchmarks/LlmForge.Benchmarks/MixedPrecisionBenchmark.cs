@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LlmForge.Cli.Benchmarks;
 using LlmForge.Model;
 using LlmForge.Text;
 using LlmForge.Training;

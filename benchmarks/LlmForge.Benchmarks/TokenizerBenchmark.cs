@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmForge.Cli.Benchmarks;
 using LlmForge.Text;
 using Microsoft.ML.Tokenizers;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmForge.Cli.Benchmarks;
 using LlmForge.Data;
 using LlmForge.Model;
 using LlmForge.Training;

@@ -101,4 +101,14 @@ public class BenchCliTests
         Assert.Single(result.Stderr.TrimEnd('\n').Split('\n'));
         Assert.Equal("", result.Stdout);
     }
+
+    [Fact]
+    public void TheLibraryCarriesNoBenchmarks()
+    {
+        // The timed runs and their reference tokenizer belong to the CLI's bench, not to the shipped library.
+        var library = typeof(LlmForge.Model.GptModel).Assembly;
+        Assert.DoesNotContain(library.GetTypes(), t => t.Namespace?.Contains("Benchmarks") == true);
+        Assert.DoesNotContain(library.GetReferencedAssemblies(), a => a.Name == "Microsoft.ML.Tokenizers");
+        Assert.Contains(typeof(LlmForge.Cli.Commands.BenchCommand).Assembly.GetTypes(), t => t.Namespace == "LlmForge.Cli.Benchmarks");
+    }
 }

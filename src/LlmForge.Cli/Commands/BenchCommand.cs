@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LlmForge.Benchmarks;
+using LlmForge.Cli.Benchmarks;
 using LlmForge.Data;
 using LlmForge.Model;
 

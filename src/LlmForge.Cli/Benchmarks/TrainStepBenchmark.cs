@@ -4,7 +4,7 @@ using LlmForge.Model;
 using LlmForge.Training;
 using static TorchSharp.torch;
 
-namespace LlmForge.Benchmarks;
+namespace LlmForge.Cli.Benchmarks;
 
 /// <summary>What <see cref="TrainStepBenchmark"/> measured (the JSON of <c>llmforge bench train</c>).</summary>
 public sealed record TrainStepResult(
@@ -27,7 +27,7 @@ public static class TrainStepBenchmark
             throw new BadInputException($"--context-length {contextLength} is longer than the model's context of {config.ContextLength}");
         // Before any tensor: libtorch would fail inside its allocator with a native trace.
         MemoryBudget.Require(MemoryBudget.TrainingBytes(config, batchSize, contextLength, mixedPrecision),
-            $"a training step on batches of {batchSize:N0} × {contextLength:N0} tokens ({(double)config.ExactParameterCount():N0} parameters; weights, gradients, AdamW state and activations)");
+            $"a training step on batches of {batchSize:N0} × {contextLength:N0} tokens ({MemoryBudget.WeightBytes(config) / sizeof(float):N0} parameters; weights, gradients, AdamW state and activations)");
         if ((long)batchSize * contextLength > int.MaxValue)
             throw new BadInputException($"--batch-size {batchSize} × --context-length {contextLength} is more than {int.MaxValue:N0} tokens a batch");
         double matmul = Timing.MatmulGflops();
@@ -44,14 +44,7 @@ public static class TrainStepBenchmark
         {
             var batch = new TokenBatch(Tokens(), Tokens(), batchSize, contextLength);
             var clock = Stopwatch.StartNew();
-            using (NewDisposeScope())
-            {
-                optimizer.ZeroGrad();
-                mixed?.CopyWeights();
-                Loss.CalcLossBatch(mixed?.Compute ?? model, batch.InputTensor(), batch.TargetTensor()).backward();
-                mixed?.AccumulateGradients();
-                optimizer.Step();
-            }
+            Step(model, optimizer, mixed, batch);
             if (step >= warmups) times.Add(clock.Elapsed.TotalSeconds);
             progress?.Invoke(step + 1, warmups + steps);
         }
@@ -63,5 +56,19 @@ public static class TrainStepBenchmark
         using var process = Process.GetCurrentProcess();
         return new TrainStepResult(median * 1000, times.Min() * 1000, times.Max() * 1000, tokens / median,
             achieved, matmul, achieved / matmul, parameters, process.PeakWorkingSet64 / 1048576.0);
+    }
+
+    /// <summary>
+    /// One timed training step: zero the gradients, forward, backward, AdamW. Kept apart so that the
+    /// benchmark can take the library's shared training step in its place without other changes.
+    /// </summary>
+    static void Step(GptModel model, AdamW optimizer, MixedPrecision? mixed, TokenBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.ZeroGrad();
+        mixed?.CopyWeights();
+        Loss.CalcLossBatch(mixed?.Compute ?? model, batch.InputTensor(), batch.TargetTensor()).backward();
+        mixed?.AccumulateGradients();
+        optimizer.Step();
     }
 }

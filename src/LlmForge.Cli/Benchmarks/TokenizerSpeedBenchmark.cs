@@ -1,7 +1,7 @@
 using LlmForge.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace LlmForge.Benchmarks;
+namespace LlmForge.Cli.Benchmarks;
 
 /// <summary>What <see cref="TokenizerSpeedBenchmark"/> measured (the JSON of <c>llmforge bench tokenize</c>).</summary>
 public sealed record TokenizerSpeedResult(double TokensPerSecond, double ReferenceTokensPerSecond, double Ratio, int Tokens);

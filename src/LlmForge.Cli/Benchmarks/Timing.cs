@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace LlmForge.Benchmarks;
+namespace LlmForge.Cli.Benchmarks;
 
 /// <summary>Repeated timing and medians: these machines are noisy, so no single run is trusted.</summary>
 public static class Timing

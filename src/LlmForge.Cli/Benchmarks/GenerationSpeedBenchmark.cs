@@ -3,7 +3,7 @@ using LlmForge.Generation;
 using LlmForge.Model;
 using static TorchSharp.torch;
 
-namespace LlmForge.Benchmarks;
+namespace LlmForge.Cli.Benchmarks;
 
 /// <summary>What <see cref="GenerationSpeedBenchmark"/> measured (the JSON of <c>llmforge bench generate</c>).</summary>
 public sealed record GenerationSpeedResult(double TokensPerSecond, double TokensPerSecondNoCache, double Speedup);
