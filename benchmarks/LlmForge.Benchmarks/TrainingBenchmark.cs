@@ -41,20 +41,14 @@ static class TrainingBenchmark
         using var model = new GptModel(config);
         model.train();
         using var optimizer = AdamW.For(model, lr: 1e-4);
+        var trainingStep = new TrainingStep<TokenBatch>(model, optimizer, Trainer.NextTokenLoss, gradClip: 1.0);
         var random = new SplitMix64(9);
         var resident = new SortedDictionary<int, double>();
         for (int step = 1; step <= 1000; step++)
         {
             var tokens = Enumerable.Range(0, 4 * 32).Select(_ => (long)random.NextInt(50257)).ToArray();
             var batch = new TokenBatch(tokens, tokens, 4, 32);
-            using (var scope = NewDisposeScope())
-            {
-                optimizer.ZeroGrad();
-                var loss = Loss.CalcLossBatch(model, batch.InputTensor(), batch.TargetTensor());
-                loss.backward();
-                GradientClipping.ClipGradNorm(model.parameters(), 1.0);
-                optimizer.Step();
-            }
+            trainingStep.Run([batch], 1e-4, dropoutSeed: step);
             if (step % 100 == 0) resident[step] = Measure.ResidentMegabytes();
         }
         Console.WriteLine($"small model, resident MB every 100 steps: {string.Join(", ", resident.Values.Select(v => v.ToString("F0")))}");

@@ -144,4 +144,25 @@ public sealed class ModelContractTests
         foreach (var (name, p) in model.named_parameters())
             Assert.Equal(!name.Contains(".up.") && !name.Contains(".down."), p.detach().allclose(before[name], rtol: 0, atol: 0));
     }
+
+    [Fact]
+    public void TheSharedStepThatBenchTrainTimesReproducesPretrainingsReferenceTrajectory()
+    {
+        // bench train (TrainStepBenchmark) and the pretraining Trainer both run TrainingStep with
+        // Trainer.NextTokenLoss: here it is driven by hand over the fixture run's batches.
+        using var loaded = Interop.ModelLoader.Load(FixtureModel.BookPth, FixtureModel.BookConfig);
+        var model = loaded.Model;
+        model.train();
+        int[] ids = Text.TokenizerLoader.Gpt2Default.Encode(File.ReadAllText(TestPaths.Verdict));
+        var loader = new DataLoader(new GptDataset(ids, 32, 32), 2, shuffle: false, dropLast: true);
+        using var optimizer = AdamW.For(model, lr: 4e-4, weightDecay: 0.1);
+        var step = new TrainingStep<TokenBatch>(model, optimizer, Trainer.NextTokenLoss);
+        double[] expected = FixtureModel.Doubles("train_ctx32_b2_lr4e-4_wd0.1");
+        var batches = loader.Batches(0).Take(expected.Length).ToList();
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double loss = step.Run([batches[i]], 4e-4, dropoutSeed: i).Loss;
+            Assert.True(Math.Abs(loss - expected[i]) < 1e-4, $"step {i + 1}: expected {expected[i]}, got {loss}");
+        }
+    }
 }

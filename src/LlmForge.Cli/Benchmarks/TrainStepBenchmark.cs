@@ -36,6 +36,8 @@ public static class TrainStepBenchmark
         model.train();
         using var optimizer = AdamW.For(model, lr: 1e-4, weightDecay: 0.1);
         using var mixed = mixedPrecision ? new MixedPrecision(model) : null;
+        // The very step pretraining takes (Trainer's), with its next-token loss.
+        var trainingStep = new TrainingStep<TokenBatch>(model, optimizer, Trainer.NextTokenLoss, mixed);
         var random = new SplitMix64(7);
         long[] Tokens() => Enumerable.Range(0, batchSize * contextLength).Select(_ => (long)random.NextInt(config.VocabSize)).ToArray();
 
@@ -44,7 +46,7 @@ public static class TrainStepBenchmark
         {
             var batch = new TokenBatch(Tokens(), Tokens(), batchSize, contextLength);
             var clock = Stopwatch.StartNew();
-            Step(model, optimizer, mixed, batch);
+            trainingStep.Run([batch], learningRate: 1e-4, dropoutSeed: step);
             if (step >= warmups) times.Add(clock.Elapsed.TotalSeconds);
             progress?.Invoke(step + 1, warmups + steps);
         }
@@ -56,19 +58,5 @@ public static class TrainStepBenchmark
         using var process = Process.GetCurrentProcess();
         return new TrainStepResult(median * 1000, times.Min() * 1000, times.Max() * 1000, tokens / median,
             achieved, matmul, achieved / matmul, parameters, process.PeakWorkingSet64 / 1048576.0);
-    }
-
-    /// <summary>
-    /// One timed training step: zero the gradients, forward, backward, AdamW. Kept apart so that the
-    /// benchmark can take the library's shared training step in its place without other changes.
-    /// </summary>
-    static void Step(GptModel model, AdamW optimizer, MixedPrecision? mixed, TokenBatch batch)
-    {
-        using var scope = NewDisposeScope();
-        optimizer.ZeroGrad();
-        mixed?.CopyWeights();
-        Loss.CalcLossBatch(mixed?.Compute ?? model, batch.InputTensor(), batch.TargetTensor()).backward();
-        mixed?.AccumulateGradients();
-        optimizer.Step();
     }
 }
