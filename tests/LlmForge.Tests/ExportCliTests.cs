@@ -223,7 +223,7 @@ public sealed class ExportCliTests : IDisposable
         var trained = new BpeTrainer().Train(text, 300);
         TorchSharp.torch.manual_seed(1);
         using var model = new LlmForge.Model.GptModel(new LlmForge.Model.GptConfig { VocabSize = 300, ContextLength = 16, EmbDim = 32, NHeads = 4, NLayers = 1 });
-        string checkpoint = LlmForge.Training.Checkpoint.Save(Path.Combine(_dir, "trained"), model, trained);
+        string checkpoint = LlmForge.Interop.Checkpoint.Save(Path.Combine(_dir, "trained"), model, trained);
 
         string dir = Path.Combine(_dir, "trained-hf");
         var result = CliRunner.Run("export", "--model", checkpoint, "--out", dir);

@@ -168,7 +168,7 @@ public class ModelCliTests
         using (TorchSharp.torch.no_grad())
             loaded.Model.final_norm.scale[5].fill_(float.NaN);
         string dir = Path.Combine(Directory.CreateTempSubdirectory("llmforge-nan").FullName, "model");
-        return LlmForge.Training.Checkpoint.Save(dir, loaded.Model);
+        return LlmForge.Interop.Checkpoint.Save(dir, loaded.Model);
     }
 
     [Fact]

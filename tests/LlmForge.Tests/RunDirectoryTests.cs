@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using LlmForge.Interop;
 using LlmForge.Training;
 
 namespace LlmForge.Tests;

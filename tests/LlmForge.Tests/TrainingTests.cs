@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LlmForge.Interop;
 using LlmForge.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using LlmForge.Interop;
 using LlmForge.Training;
 
 namespace LlmForge.Cli.Commands;

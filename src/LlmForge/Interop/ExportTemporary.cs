@@ -13,12 +13,8 @@ public static partial class ExportTemporary
     [GeneratedRegex(@"^\.tmp-export-(\d+)-[0-9a-f]{32}$")]
     private static partial Regex OwnName();
 
-    public static string Create(string parent)
-    {
-        string path = Path.Combine(parent, $".tmp-export-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(path);
-        return path;
-    }
+    /// <summary>A new temporary's path in <paramref name="parent"/> (not created yet).</summary>
+    public static string NewPath(string parent) => Path.Combine(parent, $".tmp-export-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
     /// <summary>Removes the temporaries in <paramref name="parent"/> whose owning process is gone; returns their names.</summary>
     public static List<string> RemoveStale(string parent)

@@ -16,9 +16,9 @@ namespace LlmForge.Interop;
 /// as <c>lm_head.weight</c> with <c>tie_word_embeddings: false</c>.
 /// </summary>
 /// <remarks>
-/// The files are written into a temporary directory beside the output (<see cref="ExportTemporary"/>)
-/// and then moved in. A new directory is renamed into place whole. Into an existing one, an earlier
-/// export is removed weights first and the new one is moved in weights last, so that a kill at any
+/// The files are written into a temporary directory beside the output (<see cref="ExportTemporary"/>,
+/// filled and cleaned up through <see cref="AtomicDirectory"/>) and then moved in. A new directory is
+/// renamed into place whole. Into an existing one, an earlier export is removed weights first and the new one is moved in weights last, so that a kill at any
 /// instant leaves the old export, the new one, or a directory without <c>model.safetensors</c>, which
 /// no loader takes for a model and which a later <c>--overwrite</c> replaces: never old and new files
 /// mixed into something that loads.
@@ -71,8 +71,7 @@ public static class HfGpt2Export
             ?? throw new BadInputException($"--out {outDir}: the root directory cannot be an export");
         Directory.CreateDirectory(parent);
         ExportTemporary.RemoveStale(parent);
-        string temporary = ExportTemporary.Create(parent);
-        try
+        AtomicDirectory.Write(ExportTemporary.NewPath(parent), temporary =>
         {
             using (var scope = NewDisposeScope())
             using (no_grad())
@@ -85,12 +84,7 @@ public static class HfGpt2Export
                 File.WriteAllText(Path.Combine(temporary, "generation_config.json"), GenerationConfigJson(bpe.EndOfTextId).ToJsonString(indented));
             }
             HfTokenizerFiles.Write(bpe, temporary, config.ContextLength);
-            MoveIntoPlace(temporary, outDir, overwrite, inputList);
-        }
-        finally
-        {
-            if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
-        }
+        }, moveIntoPlace: temporary => MoveIntoPlace(temporary, outDir, overwrite, inputList));
     }
 
     static void MoveIntoPlace(string temporary, string outDir, bool overwrite, List<(string Option, string? Path)> inputs)
@@ -112,37 +106,45 @@ public static class HfGpt2Export
             File.Move(Path.Combine(temporary, name), Path.Combine(outDir, name));
     }
 
-    /// <summary>The Hugging Face tensors, in the order of OpenAI's file.</summary>
+    /// <summary>The Hugging Face tensors, in the order of OpenAI's file (<see cref="Gpt2HfNames"/>).</summary>
     static IEnumerable<(string Name, Tensor Tensor)> Tensors(GptModel model, bool tied)
     {
         var config = model.Config;
-        // By the book's parameter names: the layers may sit in slots (ILinearSlots) rather than typed fields.
-        var p = model.named_parameters().ToDictionary(x => x.name, x => (Tensor)x.parameter);
-        yield return ("wte.weight", p["tok_emb.weight"]);
-        yield return ("wpe.weight", p["pos_emb.weight"]);
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        foreach (var entry in Gpt2HfNames.Embeddings)
+            yield return (entry.Hf, parameters[entry.Book[0]]);
         for (int i = 0; i < config.NLayers; i++)
         {
-            string b = $"trf_blocks.{i}.", h = $"h.{i}.";
-            yield return (h + "ln_1.weight", p[b + "norm1.scale"]);
-            yield return (h + "ln_1.bias", p[b + "norm1.shift"]);
-            // Linear stores [out, in]; Conv1D [in, out]: transpose, and join query, key, value along out.
-            yield return (h + "attn.c_attn.weight", cat([p[b + "att.W_query.weight"], p[b + "att.W_key.weight"], p[b + "att.W_value.weight"]], 0).t());
-            yield return (h + "attn.c_attn.bias", config.QkvBias
-                ? cat([p[b + "att.W_query.bias"], p[b + "att.W_key.bias"], p[b + "att.W_value.bias"]], 0)
-                : zeros(3 * config.EmbDim)); // GPT-2 always has these biases; zeros compute the same
-            yield return (h + "attn.c_proj.weight", p[b + "att.out_proj.weight"].t());
-            yield return (h + "attn.c_proj.bias", p[b + "att.out_proj.bias"]);
-            yield return (h + "attn.bias", ones(config.ContextLength, config.ContextLength).tril().view(1, 1, config.ContextLength, config.ContextLength));
-            yield return (h + "ln_2.weight", p[b + "norm2.scale"]);
-            yield return (h + "ln_2.bias", p[b + "norm2.shift"]);
-            yield return (h + "mlp.c_fc.weight", p[b + "ff.layers.0.weight"].t());
-            yield return (h + "mlp.c_fc.bias", p[b + "ff.layers.0.bias"]);
-            yield return (h + "mlp.c_proj.weight", p[b + "ff.layers.2.weight"].t());
-            yield return (h + "mlp.c_proj.bias", p[b + "ff.layers.2.bias"]);
+            string block = $"trf_blocks.{i}.";
+            foreach (var entry in Gpt2HfNames.Block)
+                yield return ($"h.{i}.{entry.Hf}", BlockTensor(entry, entry.Book.Select(name => parameters.GetValueOrDefault(block + name)).ToArray(), config));
         }
-        yield return ("ln_f.weight", p["final_norm.scale"]);
-        yield return ("ln_f.bias", p["final_norm.shift"]);
-        if (!tied) yield return ("lm_head.weight", p["out_head.weight"]);
+        foreach (var entry in Gpt2HfNames.Final)
+            yield return (entry.Hf, parameters[entry.Book[0]]);
+        if (!tied) yield return (Gpt2HfNames.OutputHead.Hf, parameters[Gpt2HfNames.OutputHead.Book[0]]);
+    }
+
+    /// <summary>A block's Hugging Face tensor made from its book <paramref name="parameters"/> (null where the model has none).</summary>
+    static Tensor BlockTensor(Gpt2HfNames.Entry entry, Tensor?[] parameters, GptConfig config)
+    {
+        // Linear stores [out, in]; Conv1D [in, out]: transpose weights.
+        bool weight = entry.Hf.EndsWith(".weight", StringComparison.Ordinal);
+        switch (entry.Storage)
+        {
+            case Gpt2HfNames.Storage.Transposed:
+                return parameters[0]!.t();
+            case Gpt2HfNames.Storage.Fused when parameters.All(p => p is not null):
+                // c_attn: query, key, value joined along out.
+                var joined = cat(parameters!, 0);
+                return weight ? joined.t() : joined;
+            case Gpt2HfNames.Storage.Fused:
+                // A model without query/key/value biases: GPT-2 always has them; zeros compute the same.
+                return zeros(3 * config.EmbDim);
+            case Gpt2HfNames.Storage.MaskBuffer:
+                return ones(config.ContextLength, config.ContextLength).tril().view(1, 1, config.ContextLength, config.ContextLength);
+            default:
+                return parameters[0]!;
+        }
     }
 
     /// <summary>What <c>generate()</c> stops at: the tokenizer's end of text.</summary>

@@ -1,6 +1,5 @@
 using LlmForge.Model;
 using LlmForge.Text;
-using LlmForge.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

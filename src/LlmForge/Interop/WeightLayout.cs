@@ -48,53 +48,34 @@ public abstract class WeightLayout
         public override bool IsIgnored(string sourceName) => sourceName.EndsWith(".att.mask", StringComparison.Ordinal);
     }
 
-    /// <summary>Hugging Face's GPT-2 names, optionally under <c>transformer.</c>.</summary>
+    /// <summary>Hugging Face's GPT-2 names (<see cref="Gpt2HfNames"/>), optionally under <c>transformer.</c>.</summary>
     public sealed class HuggingFace(string prefix) : WeightLayout
     {
         public override string Name => "huggingface";
 
-        public override bool IsIgnored(string sourceName) =>
-            sourceName.EndsWith(".attn.bias", StringComparison.Ordinal) || sourceName.EndsWith(".attn.masked_bias", StringComparison.Ordinal);
+        public override bool IsIgnored(string sourceName) => Gpt2HfNames.IsMaskBuffer(sourceName);
 
         public override Mapping Map(string parameter, long[] shape, GptConfig config)
         {
-            long e = config.EmbDim;
+            // The output head is tied to the token embedding unless the file has its own.
+            if (parameter == Gpt2HfNames.OutputHead.Book[0])
+                return new(HasLmHead ? Gpt2HfNames.OutputHead.Hf : prefix + "wte.weight", shape, Same);
+            if (Gpt2HfNames.Find([.. Gpt2HfNames.Embeddings, .. Gpt2HfNames.Final], parameter) is { } top)
+                return new(prefix + top.Entry.Hf, shape, Same);
             string[] parts = parameter.Split('.');
-            switch (parameter)
+            if (parts.Length < 3 || parts[0] != "trf_blocks" || Gpt2HfNames.Find(Gpt2HfNames.Block, string.Join('.', parts[2..])) is not { } found)
+                throw new ArgumentException($"no Hugging Face name for parameter {parameter}");
+            var (entry, part) = found;
+            string source = $"{prefix}h.{parts[1]}.{entry.Hf}";
+            long e = config.EmbDim;
+            return entry.Storage switch
             {
-                case "tok_emb.weight": return new(prefix + "wte.weight", shape, Same);
-                case "pos_emb.weight": return new(prefix + "wpe.weight", shape, Same);
-                case "final_norm.scale": return new(prefix + "ln_f.weight", shape, Same);
-                case "final_norm.shift": return new(prefix + "ln_f.bias", shape, Same);
-                // The output head is tied to the token embedding unless the file has its own.
-                case "out_head.weight": return new(HasLmHead ? "lm_head.weight" : prefix + "wte.weight", shape, Same);
-            }
-            string block = $"{prefix}h.{parts[1]}.";
-            string rest = string.Join('.', parts[2..]);
-            // Conv1D stores weights [in, out]: transpose into Linear's [out, in].
-            Mapping Conv1D(string name) => new(block + name, [shape[1], shape[0]], t => t.t());
-            Mapping Fused(string name, int part) => name.EndsWith("weight")
-                ? new(block + name, [e, 3 * e], t => t.narrow(1, part * e, e).t())
-                : new(block + name, [3 * e], t => t.narrow(0, part * e, e));
-            return rest switch
-            {
-                "norm1.scale" => new(block + "ln_1.weight", shape, Same),
-                "norm1.shift" => new(block + "ln_1.bias", shape, Same),
-                "norm2.scale" => new(block + "ln_2.weight", shape, Same),
-                "norm2.shift" => new(block + "ln_2.bias", shape, Same),
-                "att.W_query.weight" => Fused("attn.c_attn.weight", 0),
-                "att.W_key.weight" => Fused("attn.c_attn.weight", 1),
-                "att.W_value.weight" => Fused("attn.c_attn.weight", 2),
-                "att.W_query.bias" => Fused("attn.c_attn.bias", 0),
-                "att.W_key.bias" => Fused("attn.c_attn.bias", 1),
-                "att.W_value.bias" => Fused("attn.c_attn.bias", 2),
-                "att.out_proj.weight" => Conv1D("attn.c_proj.weight"),
-                "att.out_proj.bias" => new(block + "attn.c_proj.bias", shape, Same),
-                "ff.layers.0.weight" => Conv1D("mlp.c_fc.weight"),
-                "ff.layers.0.bias" => new(block + "mlp.c_fc.bias", shape, Same),
-                "ff.layers.2.weight" => Conv1D("mlp.c_proj.weight"),
-                "ff.layers.2.bias" => new(block + "mlp.c_proj.bias", shape, Same),
-                _ => throw new ArgumentException($"no Hugging Face name for parameter {parameter}"),
+                // Conv1D stores weights [in, out]: transpose into Linear's [out, in].
+                Gpt2HfNames.Storage.Transposed => new(source, [shape[1], shape[0]], t => t.t()),
+                // c_attn: this parameter's third of the joined output dimension.
+                Gpt2HfNames.Storage.Fused when entry.Hf.EndsWith(".weight", StringComparison.Ordinal) => new(source, [e, 3 * e], t => t.narrow(1, part * e, e).t()),
+                Gpt2HfNames.Storage.Fused => new(source, [3 * e], t => t.narrow(0, part * e, e)),
+                _ => new(source, shape, Same),
             };
         }
 

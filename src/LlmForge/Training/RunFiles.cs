@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
+using LlmForge.Interop;
 
 namespace LlmForge.Training;
 
@@ -7,7 +7,7 @@ namespace LlmForge.Training;
 /// The files of a training run directory: what the trainer writes there, so that <c>--overwrite</c>
 /// and the clean-up of interrupted writes touch those and nothing else.
 /// </summary>
-public static partial class RunFiles
+public static class RunFiles
 {
     public const string Options = "options.json", Metrics = "metrics.jsonl", Plot = "loss.png", Samples = "samples.txt", Lock = RunLock.FileName;
 
@@ -17,10 +17,7 @@ public static partial class RunFiles
     /// <summary>A run directory as an <see cref="OutputKind"/>: its own files and, inside <c>checkpoints/</c>, checkpoints.</summary>
     public static readonly OutputKind Kind = new("run",
         name => name is Options or Metrics or Plot or Samples or Lock or "checkpoints" || Temporaries.Contains(name),
-        (_, inner) => inner is "latest" or "latest.tmp" || CheckpointName().IsMatch(inner) || inner.StartsWith(".tmp-step-") || inner.StartsWith(".old-step-"));
-
-    [GeneratedRegex(@"^step-[0-9]{6,}$")]
-    public static partial Regex CheckpointName();
+        (_, inner) => inner is "latest" or "latest.tmp" || Checkpoint.StepNamePattern().IsMatch(inner) || inner.StartsWith(".tmp-step-") || inner.StartsWith(".old-step-"));
 
     /// <summary>Deletes temporaries of earlier writes that never finished (the caller holds the run's lock).</summary>
     public static void RemoveStaleTemporaries(string runDir)

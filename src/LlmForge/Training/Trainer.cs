@@ -466,7 +466,7 @@ public sealed partial class Trainer : IDisposable
             ["options"] = JsonSerializer.SerializeToNode(_options, TrainerOptions.Json),
         };
         string directory = Path.Combine(Checkpoint.CheckpointsDir(_runDir), Checkpoint.StepName(_step));
-        Checkpoint.Save(directory, _model, _tokenizer as Gpt2Tokenizer is { } t && _tokenizerSpec != "gpt2" ? t : null, _optimizer, state);
+        Checkpoint.Save(directory, _model, _tokenizer as Gpt2Tokenizer is { } t && _tokenizerSpec != "gpt2" ? t : null, _optimizer.StateTensors(), state);
         Checkpoint.MarkLatest(_runDir, directory);
         Checkpoint.Prune(_runDir, _options.KeepCheckpoints);
         Log?.Invoke($"saved checkpoint {Path.GetFileName(directory)}");

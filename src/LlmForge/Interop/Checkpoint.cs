@@ -1,33 +1,41 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmForge.Interop;
+using System.Text.RegularExpressions;
 using LlmForge.Model;
 using LlmForge.Text;
+using static TorchSharp.torch;
 
-namespace LlmForge.Training;
+namespace LlmForge.Interop;
 
 /// <summary>
 /// LlmForge's native checkpoint: a directory with <c>config.json</c> (the book's model keys and the
 /// tokenizer), <c>model.safetensors</c> (book names), and for training <c>optimizer.safetensors</c> and
 /// <c>trainer_state.json</c>; <c>checksums.json</c> holds each file's SHA-256 and is verified on load.
-/// Written into a temporary directory and renamed into place, so a kill at any instant leaves either
+/// Written into a temporary directory and renamed into place (<see cref="AtomicDirectory"/>), so a kill at any instant leaves either
 /// the old checkpoint or the new one, never half of one. A run keeps its checkpoints under
 /// <c>RUN/checkpoints/</c>, and <c>RUN/checkpoints/latest</c> names the newest.
 /// </summary>
-public static class Checkpoint
+/// <remarks>
+/// It lives with the other file formats; training uses it, and it knows nothing of training (the
+/// optimizer's state comes in as named tensors).
+/// </remarks>
+public static partial class Checkpoint
 {
     public const string ChecksumsFile = "checksums.json";
 
+    /// <summary>A checkpoint's directory name in a run: <c>step-N</c>, N at least six digits (<see cref="StepName"/>).</summary>
+    [GeneratedRegex(@"^step-[0-9]{6,}$")]
+    public static partial Regex StepNamePattern();
+
     /// <summary>Writes a checkpoint to <paramref name="directory"/> (replacing one already there) and returns it.</summary>
-    /// <remarks>A trained tokenizer (<paramref name="bundledTokenizer"/>) is saved inside, so the checkpoint stands alone; null means GPT-2's.</remarks>
-    public static string Save(string directory, GptModel model, Gpt2Tokenizer? bundledTokenizer = null, AdamW? optimizer = null, JsonObject? trainerState = null)
-    {
-        directory = Path.GetFullPath(directory);
-        string parent = Path.GetDirectoryName(directory)!;
-        Directory.CreateDirectory(parent);
-        string temporary = Path.Combine(parent, $".tmp-{Path.GetFileName(directory)}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temporary);
-        try
+    /// <remarks>
+    /// A trained tokenizer (<paramref name="bundledTokenizer"/>) is saved inside, so the checkpoint stands alone; null means GPT-2's.
+    /// <paramref name="optimizerState"/> (the optimizer's named state tensors) goes to <c>optimizer.safetensors</c>.
+    /// The temporaries are <c>.tmp-NAME-GUID</c> and <c>.old-NAME-GUID</c> beside it, the names a run's clean-up knows.
+    /// </remarks>
+    public static string Save(string directory, GptModel model, Gpt2Tokenizer? bundledTokenizer = null,
+        IEnumerable<(string Name, Tensor Tensor)>? optimizerState = null, JsonObject? trainerState = null) =>
+        AtomicDirectory.Write(directory, temporary =>
         {
             var config = model.Config.ToJson();
             config["tokenizer"] = bundledTokenizer == null ? "gpt2" : "tokenizer";
@@ -35,32 +43,15 @@ public static class Checkpoint
             config["format"] = "llmforge-checkpoint-1";
             WriteText(Path.Combine(temporary, "config.json"), config);
             SafeTensorsFile.Write(Path.Combine(temporary, "model.safetensors"),
-                model.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)));
-            if (optimizer != null)
-                SafeTensorsFile.Write(Path.Combine(temporary, "optimizer.safetensors"), optimizer.StateTensors());
+                model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
+            if (optimizerState != null)
+                SafeTensorsFile.Write(Path.Combine(temporary, "optimizer.safetensors"), optimizerState);
             if (trainerState != null) WriteText(Path.Combine(temporary, "trainer_state.json"), trainerState);
             var checksums = new JsonObject();
             foreach (var file in Directory.EnumerateFiles(temporary, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
                 checksums[Path.GetRelativePath(temporary, file)] = FileHash.Sha256(file);
             WriteText(Path.Combine(temporary, ChecksumsFile), checksums);
-
-            // Replace: move any old copy aside, move the new one in, then delete the old.
-            string? old = null;
-            if (Directory.Exists(directory))
-            {
-                old = Path.Combine(parent, $".old-{Path.GetFileName(directory)}-{Guid.NewGuid():N}");
-                Directory.Move(directory, old);
-            }
-            Directory.Move(temporary, directory);
-            if (old != null) Directory.Delete(old, recursive: true);
-            return directory;
-        }
-        catch
-        {
-            if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
-            throw;
-        }
-    }
+        });
 
     /// <summary>
     /// Checks every file against <c>checksums.json</c>, which must list every file of the checkpoint
@@ -137,14 +128,14 @@ public static class Checkpoint
         if (File.Exists(latest))
         {
             string name = File.ReadAllText(latest).Trim();
-            if (!RunFiles.CheckpointName().IsMatch(name))
+            if (!StepNamePattern().IsMatch(name))
                 throw new BadInputException($"{latest}: names '{name}'; expected a step-N checkpoint of this run");
             string named = Path.Combine(checkpoints, name);
             if (Directory.Exists(named)) return named;
         }
         // No pointer (a kill between rename and pointer update): the highest complete step.
         return Directory.Exists(checkpoints)
-            ? Directory.EnumerateDirectories(checkpoints, "step-*").Where(d => RunFiles.CheckpointName().IsMatch(Path.GetFileName(d)) && File.Exists(Path.Combine(d, ChecksumsFile)))
+            ? Directory.EnumerateDirectories(checkpoints, "step-*").Where(d => StepNamePattern().IsMatch(Path.GetFileName(d)) && File.Exists(Path.Combine(d, ChecksumsFile)))
                 .OrderBy(StepOf).LastOrDefault()
             : null;
     }
@@ -158,7 +149,7 @@ public static class Checkpoint
         string checkpoints = CheckpointsDir(runDir);
         foreach (var leftover in Directory.EnumerateDirectories(checkpoints, ".tmp-*").Concat(Directory.EnumerateDirectories(checkpoints, ".old-*")))
             Directory.Delete(leftover, recursive: true);
-        var steps = Directory.EnumerateDirectories(checkpoints, "step-*").Where(d => RunFiles.CheckpointName().IsMatch(Path.GetFileName(d))).OrderBy(StepOf).ToList();
+        var steps = Directory.EnumerateDirectories(checkpoints, "step-*").Where(d => StepNamePattern().IsMatch(Path.GetFileName(d))).OrderBy(StepOf).ToList();
         foreach (var old in steps.Take(Math.Max(0, steps.Count - keep))) Directory.Delete(old, recursive: true);
     }
 
