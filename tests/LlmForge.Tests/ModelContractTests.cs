@@ -71,6 +71,36 @@ public sealed class ModelContractTests
         var stateNames = optimizer.StateTensors().Select(t => t.Name).ToList();
         Assert.All(stateNames, n => Assert.Matches(@"^exp_avg(_sq)?\.(trf_blocks\.1\.|final_norm\.|out_head\.)", n));
         Assert.Equal(2 * model.named_parameters().Count(p => p.parameter.requires_grad), stateNames.Count);
+
+        // Its checkpoint names the architecture and the head, holds only the trainable weights' state, and loads back.
+        string dir = Directory.CreateTempSubdirectory("llmforge-contract").FullName;
+        try
+        {
+            string checkpoint = Interop.Checkpoint.Save(Path.Combine(dir, "step-000030"), model, optimizerState: optimizer.StateTensors());
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(checkpoint, "config.json")))!;
+            Assert.Equal("gpt2", config["architecture"]!.GetValue<string>());
+            Assert.Equal(2, config["output_head"]!["size"]!.GetValue<int>());
+            using (var state = Interop.SafeTensorsFile.Open(Path.Combine(checkpoint, "optimizer.safetensors")))
+                Assert.Equal(stateNames.Order(), state.Names.Order());
+            using var loaded = Interop.ModelLoader.Load(checkpoint);
+            Assert.Equal(2, loaded.Model.OutputSize);
+            model.eval();
+            using var inputs = tensor(examples[0].Ids, [1, 16]);
+            Assert.True(model.forward(inputs, null).allclose(loaded.Model.forward(inputs, null), rtol: 0, atol: 0));
+
+            // A family this version does not build is refused by name, not misread as GPT-2.
+            var llama = config.AsObject();
+            llama["architecture"] = "llama";
+            File.WriteAllText(Path.Combine(checkpoint, "config.json"), llama.ToJsonString());
+            var list = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(checkpoint, "checksums.json")))!.AsObject();
+            list["config.json"] = FileHash.Sha256(Path.Combine(checkpoint, "config.json"));
+            File.WriteAllText(Path.Combine(checkpoint, "checksums.json"), list.ToJsonString());
+            Assert.Contains("architecture \"llama\" is not one this version", Assert.Throws<BadInputException>(() => Interop.ModelLoader.Load(checkpoint)).Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

@@ -33,17 +33,17 @@ public static partial class Checkpoint
     /// <paramref name="optimizerState"/> (the optimizer's named state tensors) goes to <c>optimizer.safetensors</c>.
     /// The temporaries are <c>.tmp-NAME-GUID</c> and <c>.old-NAME-GUID</c> beside it, the names a run's clean-up knows.
     /// </remarks>
-    public static string Save(string directory, GptModel model, Gpt2Tokenizer? bundledTokenizer = null,
+    public static string Save(string directory, ILanguageModel model, Gpt2Tokenizer? bundledTokenizer = null,
         IEnumerable<(string Name, Tensor Tensor)>? optimizerState = null, JsonObject? trainerState = null) =>
         AtomicDirectory.Write(directory, temporary =>
         {
-            var config = model.Config.ToJson();
+            var config = model.ConfigJson(); // the hyperparameters and "architecture"
             config["tokenizer"] = bundledTokenizer == null ? "gpt2" : "tokenizer";
             bundledTokenizer?.Save(Path.Combine(temporary, "tokenizer"));
             config["format"] = "llmforge-checkpoint-1";
             WriteText(Path.Combine(temporary, "config.json"), config);
             SafeTensorsFile.Write(Path.Combine(temporary, "model.safetensors"),
-                model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
+                model.Module.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
             if (optimizerState != null)
                 SafeTensorsFile.Write(Path.Combine(temporary, "optimizer.safetensors"), optimizerState);
             if (trainerState != null) WriteText(Path.Combine(temporary, "trainer_state.json"), trainerState);

@@ -52,9 +52,11 @@ public static class ModelLoader
         var config = configPath != null ? GptConfig.Load(configPath) : ConfigInference.Infer(source, layout);
         // Before the weights: a bad tokenizer fails fast and leaves no half-built model behind.
         var tokenizer = TokenizerOf(configPath);
+        var head = configPath != null ? ArchitectureOf(configPath) : null;
         var model = new GptModel(config);
         try
         {
+            if (head is var (size, bias)) model.ReplaceOutputHead(TorchSharp.torch.nn.Linear(config.EmbDim, size, hasBias: bias));
             WeightLoader.Load(model, source, layout);
         }
         catch
@@ -65,6 +67,24 @@ public static class ModelLoader
         model.eval();
         if (dtype != ScalarType.Float32) model.to(dtype);
         return new LoadedModel(model, config, tokenizer, weights, layout.Name);
+    }
+
+    /// <summary>
+    /// The loader dispatches on <c>config.json</c>'s <c>architecture</c>: <c>gpt2</c>, or none (checkpoints written
+    /// before the key existed, and Hugging Face GPT-2 configs), is the only family yet. Returns a replaced
+    /// output head's size and bias (<c>output_head</c>), or null for the vocabulary head.
+    /// </summary>
+    static (int Size, bool Bias)? ArchitectureOf(string configPath)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath)) as System.Text.Json.Nodes.JsonObject;
+        if (json?["architecture"] is System.Text.Json.Nodes.JsonNode architecture
+            && (architecture.GetValueKind() != System.Text.Json.JsonValueKind.String || architecture.GetValue<string>() != "gpt2"))
+            throw new BadInputException($"{configPath}: architecture {architecture.ToJsonString()} is not one this version of LlmForge builds (gpt2)");
+        if (json?["output_head"] is not System.Text.Json.Nodes.JsonObject head) return null;
+        if (head["size"] is not System.Text.Json.Nodes.JsonValue size || !size.TryGetValue(out int outputs) || outputs < 1
+            || head["bias"] is not System.Text.Json.Nodes.JsonValue bias || !bias.TryGetValue(out bool hasBias))
+            throw new BadInputException($"{configPath}: 'output_head' must be {{\"size\": a positive integer, \"bias\": true or false}}");
+        return (outputs, hasBias);
     }
 
     /// <summary>The tokenizer a config names (<c>"tokenizer"</c>: <c>gpt2</c>, or a directory beside it); GPT-2's by default.</summary>
