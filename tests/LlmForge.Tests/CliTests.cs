@@ -140,4 +140,15 @@ public class CliTests
         var json = Json(CliRunner.Run("tokenize", "--text", "@alice hi", "--json"));
         Assert.Equal([31, 282, 501, 23105], Ints(json.GetProperty("ids")));
     }
+
+    [Fact]
+    public void GenerateStreamsCharactersThatSpanTokensAsTheWholeDecodeDoes()
+    {
+        // Sampled hot from an emoji prompt, the tiny model writes tokens holding parts of characters.
+        string[] args = ["generate", "--model", TestPaths.Fixture("tiny-gpt2"), "--prompt", "🍵😀 日本語 😀😀", "--max-new-tokens", "100", "--temperature", "2", "--seed", "8"];
+        var json = Json(CliRunner.Run([.. args, "--json"]));
+        var streamed = CliRunner.Run([.. args, "--stream"]);
+        Assert.Equal(0, streamed.ExitCode);
+        Assert.Equal(json.GetProperty("text").GetString() + "\n", streamed.Stdout);
+    }
 }

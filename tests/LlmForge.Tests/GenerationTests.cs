@@ -134,4 +134,48 @@ public class GenerationTests
         Assert.Equal(10, Run(half, prompt, new GenerationOptions { MaxNewTokens = 10, Temperature = 1e-3, Seed = 3 }).Length);
         Assert.Contains("finite", Assert.Throws<BadInputException>(() => Run(model, prompt, new GenerationOptions { Temperature = double.PositiveInfinity })).Message);
     }
+
+    [Fact]
+    public void StreamingPiecesJoinToTheDecodedIdsWhenCharactersSpanTokens()
+    {
+        using var loaded = ModelLoader.Load(FixtureModel.Dir);
+        // Sampled hot from an emoji prompt, the tiny model writes byte tokens that hold parts of characters.
+        int[] prompt = Prompt.Encode(loaded.Tokenizer, "🍵😀 日本語 😀😀", loaded.Config.VocabSize);
+        foreach (var options in new[] { new GenerationOptions { MaxNewTokens = 100, Temperature = 2, Seed = 8 } })
+        {
+            int[] ids = TextGenerator.Generate(loaded.Model, prompt, options).ToArray();
+            var pieces = TextGenerator.Stream(loaded.Model, loaded.Tokenizer, prompt, options).ToList();
+            Assert.Equal(loaded.Tokenizer.Decode(ids), string.Concat(pieces));
+            Assert.DoesNotContain(pieces, p => p.Length == 0);
+            // The case streaming must handle: some new token holds only part of a character.
+            var gpt2 = (Text.Gpt2Tokenizer)loaded.Tokenizer;
+            Assert.Contains(ids, id => !System.Text.Unicode.Utf8.IsValid(gpt2.TokenBytes(id)));
+        }
+    }
+
+    [Fact]
+    public void PromptChecksLiveInTheLibrary()
+    {
+        var gpt2 = Text.TokenizerLoader.Gpt2Default;
+        Assert.Equal([15496], Prompt.Encode(gpt2, "Hello", 50257));
+        Assert.Equal("the prompt is empty: generation needs at least one token", Assert.Throws<BadInputException>(() => Prompt.Encode(gpt2, "", 50257)).Message);
+        Assert.Equal("--prompt is empty: generation needs at least one token", Assert.Throws<BadInputException>(() => Prompt.RequireText("", "--prompt")).Message);
+        Assert.Equal("the prompt names the special token <|im_start|>, which this model's tokenizer does not have (it knows <|endoftext|>)",
+            Assert.Throws<BadInputException>(() => Prompt.Encode(gpt2, "<|im_start|>user", 50257)).Message);
+        Assert.Equal("the prompt has token id 15496, outside the model's vocabulary of 1000", Assert.Throws<BadInputException>(() => Prompt.Encode(gpt2, "Hello", 1000)).Message);
+        // The book's word tokenizer knows its own special tokens now, rather than none.
+        var simple = Text.SimpleTokenizer.FromText(File.ReadAllText(TestPaths.Verdict));
+        Assert.Equal([1130], Prompt.Encode(simple, "<|endoftext|>", simple.VocabSize));
+        Assert.Contains("(it knows <|endoftext|>, <|unk|>)", Assert.Throws<BadInputException>(() => Prompt.Encode(simple, "<|pad|>", simple.VocabSize)).Message);
+        // Text the tokenizer drops entirely is refused by name rather than as an empty id list.
+        Assert.Contains("gives no tokens", Assert.Throws<BadInputException>(() => Prompt.Encode(simple, "   ", simple.VocabSize)).Message);
+    }
+
+    [Fact]
+    public void StreamAsyncChecksItsPrompt()
+    {
+        using var model = NewTiny();
+        var error = Assert.Throws<BadInputException>(() => TextGenerator.StreamAsync(model, Text.TokenizerLoader.Gpt2Default, "<|im_start|>", new GenerationOptions()).ToBlockingEnumerable().ToList());
+        Assert.Contains("special token <|im_start|>", error.Message);
+    }
 }

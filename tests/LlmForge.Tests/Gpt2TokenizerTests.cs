@@ -151,5 +151,63 @@ public class Gpt2TokenizerTests
         }
     }
 
+    [Fact]
+    public void SpecialTokensComeThroughTheInterface()
+    {
+        ITokenizer gpt2 = TokenizerLoader.Gpt2Default;
+        Assert.Equal([("<|endoftext|>", 50256)], gpt2.SpecialTokens);
+        Assert.Equal(50256, gpt2.EndOfTextId);
+        // GPT-2 has no padding token: it pads with end-of-text, as the book does.
+        Assert.Equal(50256, gpt2.PadId);
+        // A trained vocabulary without <|endoftext|> has no end-of-text id to stop at or pad with.
+        ITokenizer padOnly = new BpeTrainer { SpecialTokens = ["<|pad|>"] }.Train(SharedTexts.Story("the-verdict.txt"), vocabSize: 300);
+        Assert.Equal([("<|pad|>", 299)], padOnly.SpecialTokens);
+        Assert.Null(padOnly.EndOfTextId);
+        Assert.Null(padOnly.PadId);
+    }
+
+    static string Stream(ITokenizer tokenizer, IEnumerable<int> ids, List<string>? pieces = null)
+    {
+        var decoder = tokenizer.NewStreamingDecoder();
+        pieces ??= [];
+        foreach (int id in ids) pieces.Add(decoder.Add(id));
+        pieces.Add(decoder.Finish());
+        return string.Concat(pieces);
+    }
+
+    [Fact]
+    public void StreamingDecodingJoinsToTheWholeDecode()
+    {
+        var tokenizer = TokenizerLoader.Gpt2Default;
+        // An emoji and CJK text are several byte tokens each: no piece may hold part of a character.
+        const string text = "Tea 🍵 and 日本語 text, 😀😀 done.";
+        int[] ids = tokenizer.Encode(text);
+        var pieces = new List<string>();
+        Assert.Equal(text, Stream(tokenizer, ids, pieces));
+        Assert.True(ids.Length > pieces.Count(p => p.Length > 0), "some token should end inside a character");
+        Assert.DoesNotContain(pieces, p => p.Contains('\uFFFD'));
+        Assert.Contains(pieces, p => p.Contains("🍵"));
+
+        // Random ids, and random runs of single-byte tokens (lead bytes, continuation bytes, split emoji, invalid
+        // sequences): the stream gives exactly what decoding all the ids at once gives, U+FFFD included.
+        var random = new Random(7);
+        byte[] emoji = System.Text.Encoding.UTF8.GetBytes("😀🍵日");
+        var byteIds = new int[256];
+        for (int id = 0; id < tokenizer.VocabSize; id++)
+            if (tokenizer.TokenBytes(id) is [var only]) byteIds[only] = id;
+        for (int round = 0; round < 300; round++)
+        {
+            int[] sample = (round % 3) switch
+            {
+                0 => Enumerable.Range(0, random.Next(1, 40)).Select(_ => random.Next(tokenizer.VocabSize)).ToArray(),
+                // The emoji's bytes from a random place to a random place: starts and ends inside characters.
+                1 => emoji[random.Next(emoji.Length)..].SkipLast(random.Next(4)).Select(b => byteIds[b]).ToArray(),
+                _ => Enumerable.Range(0, random.Next(1, 40)).Select(_ => byteIds[random.Next(2) == 0 ? emoji[random.Next(emoji.Length)] : random.Next(256)]).ToArray(),
+            };
+            Assert.Equal(tokenizer.Decode(sample), Stream(tokenizer, sample));
+        }
+        Assert.Throws<TokenizerException>(() => tokenizer.NewStreamingDecoder().Add(tokenizer.VocabSize));
+    }
+
     static bool IsValidUtf16(string text) => System.Text.Unicode.Utf8.FromUtf16(text, new byte[text.Length * 3], out _, out _, replaceInvalidSequences: false) == System.Buffers.OperationStatus.Done;
 }

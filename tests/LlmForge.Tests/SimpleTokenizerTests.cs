@@ -44,4 +44,38 @@ public class SimpleTokenizerTests
         Assert.Equal([1131, 5, 355, 1126, 628, 975, 10, 1130, 55, 988, 956, 984, 722, 988, 1131, 7], ids);
         Assert.Equal("<|unk|>, do you like tea? <|endoftext|> In the sunlit terraces of the <|unk|>.", tokenizer.Decode(ids));
     }
+
+    [Fact]
+    public void SpecialTokensAreVersion2sOnly()
+    {
+        ITokenizer v2 = SimpleTokenizer.FromText(Verdict, version: 2);
+        Assert.Equal([(SimpleTokenizer.EndOfText, 1130), (SimpleTokenizer.Unknown, 1131)], v2.SpecialTokens);
+        Assert.Equal(1130, v2.EndOfTextId);
+        Assert.Equal(1130, v2.PadId);
+        ITokenizer v1 = SimpleTokenizer.FromText(Verdict, version: 1);
+        Assert.Empty(v1.SpecialTokens);
+        Assert.Null(v1.EndOfTextId);
+    }
+
+    [Fact]
+    public void StreamingDecodingJoinsToTheWholeDecode()
+    {
+        var tokenizer = SimpleTokenizer.FromText(Verdict, version: 2);
+        int[] passage = tokenizer.Encode("\"It's the last he painted, you know,\" Mrs. Gisburn said (with pride). <|endoftext|> Hello!");
+        // Punctuation removes the space before it, so a piece never ends in the space a later token may remove.
+        var decoder = tokenizer.NewStreamingDecoder();
+        var pieces = passage.Select(decoder.Add).Append(decoder.Finish()).ToList();
+        Assert.Equal(tokenizer.Decode(passage), string.Concat(pieces));
+        Assert.DoesNotContain(pieces, p => p.EndsWith(' '));
+        // Random words, and words of a vocabulary with spaces inside and around them.
+        var random = new Random(3);
+        var spaced = new SimpleTokenizer(["a ", " ,", "b", ".", "  c  ", "(", SimpleTokenizer.Unknown]);
+        foreach (var t in new[] { tokenizer, spaced })
+            for (int round = 0; round < 200; round++)
+            {
+                int[] ids = Enumerable.Range(0, random.Next(1, 30)).Select(_ => random.Next(t.VocabSize)).ToArray();
+                var d = t.NewStreamingDecoder();
+                Assert.Equal(t.Decode(ids), string.Concat(ids.Select(d.Add)) + d.Finish());
+            }
+    }
 }

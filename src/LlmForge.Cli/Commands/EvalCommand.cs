@@ -1,9 +1,7 @@
 using System.CommandLine;
 using LlmForge.Data;
+using LlmForge.Evaluation;
 using LlmForge.Interop;
-using LlmForge.Model;
-using LlmForge.Training;
-using static TorchSharp.torch;
 
 namespace LlmForge.Cli.Commands;
 
@@ -27,38 +25,20 @@ static class EvalCommand
             string text = TextFile.ReadUtf8(parse.GetValue(file)!);
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
             int length = parse.GetValue(contextLength);
-            if (length > loaded.Config.ContextLength)
-                throw new BadInputException($"--context-length {length} is longer than the model's context of {loaded.Config.ContextLength}");
-            int[] ids = loaded.Tokenizer.Encode(text);
-            var dataset = new GptDataset(ids, length, length);
-            int rows = Math.Max(1, Math.Min(parse.GetValue(batchSize), dataset.Count));
-            MemoryBudget.Require(MemoryBudget.ForwardBytes(loaded.Config, (long)rows * length),
-                $"a batch of {rows:N0} windows of {length:N0} tokens (logits over a vocabulary of {loaded.Config.VocabSize:N0}; a smaller --batch-size needs less)");
-            var loader = new DataLoader(dataset, parse.GetValue(batchSize), dropLast: false);
+            TextEvaluation.RequireContextLength(loaded.Config, length);
             var progress = new CountProgress();
-
-            // Sum over every window (the last batch may be smaller), then divide: the mean over all windows.
-            double total = 0;
-            int done = 0;
-            using (no_grad())
-                foreach (var batch in loader.Batches())
-                {
-                    using var scope = NewDisposeScope();
-                    total += Loss.CalcLossBatch(loaded.Model, batch.InputTensor(), batch.TargetTensor()).item<float>() * batch.BatchSize;
-                    done += batch.BatchSize;
-                    progress.Show("eval", done, dataset.Count, "windows");
-                }
-            double loss = total / done;
+            var result = TextEvaluation.Evaluate(loaded.Model, loaded.Tokenizer.Encode(text), length, parse.GetValue(batchSize),
+                (done, total) => progress.Show("eval", done, total, "windows"));
+            double loss = result.Loss;
             if (!double.IsFinite(loss))
             {
                 Cli.Error($"the loss is {loss}: the model's weights are not finite numbers");
                 return Cli.ExitFailure;
             }
-            long tokens = (long)done * length;
             if (parse.GetValue(json))
-                Cli.WriteJson(new { loss = Math.Round(loss, 6), perplexity = Math.Round(Math.Exp(loss), 4), tokens });
+                Cli.WriteJson(new { loss = Math.Round(loss, 6), perplexity = Math.Round(result.Perplexity, 4), tokens = result.Tokens });
             else
-                Console.Out.WriteLine($"loss {loss:F6}, perplexity {Math.Exp(loss):F2}, over {tokens:N0} tokens ({done} windows of {length})");
+                Console.Out.WriteLine($"loss {loss:F6}, perplexity {result.Perplexity:F2}, over {result.Tokens:N0} tokens ({result.Windows} windows of {length})");
             return Cli.ExitOk;
         }));
         return command;

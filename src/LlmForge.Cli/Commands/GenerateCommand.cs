@@ -1,14 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using LlmForge.Generation;
 using LlmForge.Interop;
-using LlmForge.Text;
 
 namespace LlmForge.Cli.Commands;
 
 /// <summary><c>llmforge generate</c>: continue a prompt (chapter 5's generation).</summary>
-static partial class GenerateCommand
+static class GenerateCommand
 {
     public static Command Create()
     {
@@ -32,7 +30,7 @@ static partial class GenerateCommand
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             string text = parse.GetValue(prompt)!;
-            if (text.Length == 0) throw new BadInputException("--prompt is empty: generation needs at least one token");
+            Prompt.RequireText(text, "--prompt");
             var options = new GenerationOptions
             {
                 MaxNewTokens = parse.GetValue(maxNew),
@@ -44,18 +42,14 @@ static partial class GenerateCommand
             }.Validated();
 
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
-            CheckSpecialTokens(text, loaded.Tokenizer);
-            if (parse.GetValue(stopAtEnd) && loaded.Tokenizer is Gpt2Tokenizer gpt2 && gpt2.EndOfTextId >= 0)
-                options = options with { StopTokenId = gpt2.EndOfTextId };
-            int[] promptIds = loaded.Tokenizer.Encode(text);
-            int vocab = loaded.Config.VocabSize;
-            if (promptIds.FirstOrDefault(id => id >= vocab, -1) is var outside and >= 0)
-                throw new BadInputException($"the prompt has token id {outside}, outside the model's vocabulary of {vocab}");
+            int[] promptIds = Prompt.Encode(loaded.Tokenizer, text, loaded.Config.VocabSize);
+            if (parse.GetValue(stopAtEnd) && loaded.Tokenizer.EndOfTextId is int endOfText)
+                options = options with { StopTokenId = endOfText };
 
             try
             {
                 return parse.GetValue(stream) && !parse.GetValue(json)
-                    ? Stream(loaded, text, options)
+                    ? Stream(loaded, text, promptIds, options)
                     : Complete(loaded, promptIds, options, parse.GetValue(json));
             }
             catch (NonFiniteLogitsException e)
@@ -69,11 +63,11 @@ static partial class GenerateCommand
     }
 
     /// <summary>Prints the text as it comes; the prompt only once the first token is there, so a model that fails prints nothing.</summary>
-    static int Stream(LoadedModel loaded, string text, GenerationOptions options)
+    static int Stream(LoadedModel loaded, string text, int[] promptIds, GenerationOptions options)
     {
         var clock = Stopwatch.StartNew();
         bool started = false;
-        foreach (string piece in TextGenerator.StreamAsync(loaded.Model, loaded.Tokenizer, text, options).ToBlockingEnumerable())
+        foreach (string piece in TextGenerator.Stream(loaded.Model, loaded.Tokenizer, promptIds, options))
         {
             if (!started) Console.Out.Write(text);
             started = true;
@@ -105,16 +99,4 @@ static partial class GenerateCommand
         }
         return Cli.ExitOk;
     }
-
-    /// <summary>A prompt may only name special tokens the tokenizer knows; others would silently become plain text.</summary>
-    static void CheckSpecialTokens(string prompt, ITokenizer tokenizer)
-    {
-        var known = tokenizer is Gpt2Tokenizer gpt2 ? gpt2.SpecialTokens.Select(s => s.Text).ToHashSet() : [];
-        foreach (Match match in SpecialTokenPattern().Matches(prompt))
-            if (!known.Contains(match.Value))
-                throw new BadInputException($"the prompt names the special token {match.Value}, which this model's tokenizer does not have (it knows {(known.Count == 0 ? "none" : string.Join(", ", known))})");
-    }
-
-    [GeneratedRegex(@"<\|[^|<>\s]+\|>")]
-    private static partial Regex SpecialTokenPattern();
 }

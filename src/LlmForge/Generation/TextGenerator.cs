@@ -71,29 +71,33 @@ public static class TextGenerator
     }
 
     /// <summary>
-    /// Streams the generated text in pieces. A token may end inside a multi-byte character, so text is
-    /// released only up to the last complete character.
+    /// The generated text in pieces, one per token that completes some text. Each token is decoded once by the
+    /// tokenizer's <see cref="StreamingDecoder"/>, which holds back what a later token may still change (half
+    /// of a multi-byte character); the pieces join to the decode of all the new ids. The prompt is not repeated.
     /// </summary>
+    /// <exception cref="BadInputException">as <see cref="Generate"/>.</exception>
+    /// <exception cref="NonFiniteLogitsException">as <see cref="Generate"/>.</exception>
+    public static IEnumerable<string> Stream(GptModel model, ITokenizer tokenizer, IReadOnlyList<int> promptIds, GenerationOptions options)
+    {
+        var decoder = tokenizer.NewStreamingDecoder();
+        foreach (int id in Generate(model, promptIds, options))
+        {
+            string piece = decoder.Add(id);
+            if (piece.Length > 0) yield return piece;
+        }
+        string rest = decoder.Finish();
+        if (rest.Length > 0) yield return rest;
+    }
+
+    /// <summary><see cref="Stream"/> of a text prompt, checked by <see cref="Prompt.Encode"/>, for callers that await pieces (a server).</summary>
     public static async IAsyncEnumerable<string> StreamAsync(GptModel model, ITokenizer tokenizer, string prompt,
         GenerationOptions options, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
-        var newIds = new List<int>();
-        string emitted = "";
-        foreach (int id in Generate(model, tokenizer.Encode(prompt), options))
+        foreach (string piece in Stream(model, tokenizer, Prompt.Encode(tokenizer, prompt, model.Config.VocabSize), options))
         {
             cancellation.ThrowIfCancellationRequested();
-            newIds.Add(id);
-            string text = tokenizer.Decode(newIds);
-            int complete = text.Length;
-            while (complete > emitted.Length && text[complete - 1] == '\uFFFD') complete--;
-            if (complete > emitted.Length)
-            {
-                yield return text[emitted.Length..complete];
-                emitted = text[..complete];
-            }
+            yield return piece;
             await Task.Yield();
         }
-        string final = tokenizer.Decode(newIds);
-        if (final.Length > emitted.Length) yield return final[emitted.Length..];
     }
 }

@@ -61,7 +61,7 @@ public sealed class Gpt2Tokenizer : ITokenizer
 
     public ReadOnlySpan<byte> TokenBytes(int id) => _tokenBytes[id];
 
-    /// <summary>The id of <c>&lt;|endoftext|&gt;</c>, or -1 when the vocabulary has none.</summary>
+    /// <summary>The id of <c>&lt;|endoftext|&gt;</c>, or -1 when the vocabulary has none (<see cref="ITokenizer.EndOfTextId"/> gives null instead).</summary>
     public int EndOfTextId => Array.Find(_specials, s => s.Text == EndOfText) is { Text: not null } s ? s.Id : -1;
 
     // ---- loading ----------------------------------------------------------------------------
@@ -335,6 +335,8 @@ public sealed class Gpt2Tokenizer : ITokenizer
     // ---- decoding ---------------------------------------------------------------------------
 
     public string Decode(IEnumerable<int> ids) => Encoding.UTF8.GetString(DecodeBytes(ids));
+
+    public StreamingDecoder NewStreamingDecoder() => new Utf8StreamingDecoder(this);
 
     /// <summary>The bytes behind <paramref name="ids"/>; a token may hold part of a character, so stream by bytes.</summary>
     public byte[] DecodeBytes(IEnumerable<int> ids)

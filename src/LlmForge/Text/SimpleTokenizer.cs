@@ -14,6 +14,7 @@ public sealed partial class SimpleTokenizer : ITokenizer
 
     readonly Dictionary<string, int> _strToInt;
     readonly string[] _intToStr;
+    readonly (string Text, int Id)[] _specials;
 
     public SimpleTokenizer(IReadOnlyList<string> vocabulary, int version = 2)
     {
@@ -26,6 +27,9 @@ public sealed partial class SimpleTokenizer : ITokenizer
                 throw new TokenizerException($"vocabulary: word '{_intToStr[i]}' appears twice");
         if (version == 2 && !_strToInt.ContainsKey(Unknown))
             throw new TokenizerException($"vocabulary: version 2 needs the token {Unknown}");
+        // Version 1 has no special tokens: a word written <|endoftext|> there is an ordinary word of the text.
+        _specials = version == 1 ? [] : new[] { EndOfText, Unknown }
+            .Where(_strToInt.ContainsKey).Select(text => (text, _strToInt[text])).OrderBy(s => s.Item2).ToArray();
     }
 
     /// <summary>The book's vocabulary: the sorted distinct words of <paramref name="text"/>, then (version 2) the two special tokens.</summary>
@@ -49,6 +53,9 @@ public sealed partial class SimpleTokenizer : ITokenizer
     public int VocabSize => _intToStr.Length;
 
     public IReadOnlyList<string> Vocabulary => _intToStr;
+
+    /// <summary>Version 2's <c>&lt;|endoftext|&gt;</c> and <c>&lt;|unk|&gt;</c> (those its vocabulary has); none in version 1.</summary>
+    public IReadOnlyList<(string Text, int Id)> SpecialTokens => _specials;
 
     /// <summary>The book's pre-processing: <c>re.split(r'([,.:;?_!"()\']|--|\s)', text)</c>, stripped, empties dropped.</summary>
     public static List<string> Split(string text)
@@ -76,14 +83,16 @@ public sealed partial class SimpleTokenizer : ITokenizer
         return ids;
     }
 
-    public string Decode(IEnumerable<int> ids)
-    {
-        var words = ids.Select(id => id >= 0 && id < _intToStr.Length
-            ? _intToStr[id]
-            : throw new TokenizerException($"id {id} is outside the vocabulary of {_intToStr.Length} words"));
-        // Words were split off their punctuation; glue the punctuation back as the book does.
-        return SpaceBeforePunctuation().Replace(string.Join(" ", words), "$1");
-    }
+    public string Decode(IEnumerable<int> ids) => GluePunctuation(string.Join(" ", ids.Select(Word)));
+
+    public StreamingDecoder NewStreamingDecoder() => new WordStreamingDecoder(this);
+
+    internal string Word(int id) => id >= 0 && id < _intToStr.Length
+        ? _intToStr[id]
+        : throw new TokenizerException($"id {id} is outside the vocabulary of {_intToStr.Length} words");
+
+    /// <summary>Words were split off their punctuation; glue the punctuation back as the book does (drop the whitespace before it).</summary>
+    internal static string GluePunctuation(string joined) => SpaceBeforePunctuation().Replace(joined, "$1");
 
     [GeneratedRegex("""([,.:;?_!"()']|--|\s)""")]
     private static partial Regex SplitPattern();
