@@ -16,16 +16,19 @@ static class EvalCommand
         var contextLength = TextOptions.PositiveInt("--context-length", "tokens per window (at most the model's context length)");
         var batchSize = TextOptions.PositiveInt("--batch-size", "windows per forward pass (default 8)", 8);
         var dtype = ModelOptions.DType("compute in fp32 (default) or keep bf16 / fp16 weights as they are");
+        var device = ModelOptions.Device();
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("eval", "Mean next-token loss and perplexity of a model on a text.") { model, config, file, contextLength, batchSize, dtype, threads, json };
+        var command = new Command("eval", "Mean next-token loss and perplexity of a model on a text.") { model, config, file, contextLength, batchSize, dtype, device, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             string text = TextFile.ReadUtf8(parse.GetValue(file)!);
+            LlmForge.ComputeDevice.Resolve(parse.GetValue(device)); // before any loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
+            ModelOptions.MoveTo(loaded.Model, parse.GetValue(device));
             int length = parse.GetValue(contextLength);
-            TextEvaluation.RequireContextLength(loaded.Config, length);
+            TextEvaluation.RequireContextLength(loaded.Config.ContextLength, length);
             var progress = new CountProgress();
             var result = TextEvaluation.Evaluate(loaded.Model, loaded.Tokenizer.Encode(text), length, parse.GetValue(batchSize),
                 (done, total) => progress.Show("eval", done, total, "windows"));

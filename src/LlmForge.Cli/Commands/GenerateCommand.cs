@@ -22,10 +22,11 @@ static class GenerateCommand
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context at every step" };
         var stream = new Option<bool>("--stream") { Description = "print text as it is generated" };
         var dtype = ModelOptions.DType("compute in fp32 (default) or keep bf16 / fp16 weights as they are");
+        var device = ModelOptions.Device();
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
         var command = new Command("generate", "Continue a prompt with a model.")
-            { model, config, prompt, maxNew, temperature, topK, topP, seed, stopAtEnd, noCache, stream, dtype, threads, json };
+            { model, config, prompt, maxNew, temperature, topK, topP, seed, stopAtEnd, noCache, stream, dtype, device, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
@@ -41,7 +42,9 @@ static class GenerateCommand
                 UseKvCache = !parse.GetValue(noCache),
             }.Validated();
 
+            LlmForge.ComputeDevice.Resolve(parse.GetValue(device)); // before any loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
+            ModelOptions.MoveTo(loaded.Model, parse.GetValue(device));
             int[] promptIds = Prompt.Encode(loaded.Tokenizer, text, loaded.Config.VocabSize);
             if (parse.GetValue(stopAtEnd) && loaded.Tokenizer.EndOfTextId is int endOfText)
                 options = options with { StopTokenId = endOfText };

@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.CommandLine;
 
 namespace LlmForge.Cli.Commands;
@@ -66,5 +67,18 @@ static class ModelOptions
         if (n < 1 || n > cores)
             throw new BadInputException($"--threads {n}: expected 1 to {cores}, the logical cores this process may use");
         TorchSharp.torch.set_num_threads(n);
+    }
+
+    public static Option<string> Device() => new("--device")
+    {
+        Description = "cpu (default), cuda, or auto (CUDA when this build of libtorch has it)",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    /// <summary>Moves a loaded model to the <c>--device</c> asked for (checked first: cuda needs a CUDA build).</summary>
+    public static void MoveTo(LlmForge.Model.ILanguageModel model, string? device)
+    {
+        string resolved = LlmForge.ComputeDevice.Resolve(device);
+        if (resolved != "cpu") model.Module.to(LlmForge.ComputeDevice.Of(resolved));
     }
 }

@@ -44,10 +44,11 @@ static class PretrainCommand
         var keep = new Option<int>("--keep-checkpoints") { Description = "checkpoints kept (default 2)", DefaultValueFactory = _ => 2 };
         var seed = new Option<long>("--seed") { Description = "fixes initialisation, data order, dropout (default 123)", DefaultValueFactory = _ => 123 };
         var dtype = ModelOptions.TrainingDType();
+        var device = ModelOptions.Device();
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
 
-        Option[] runOptions = [data, valFraction, contextLength, stride, batchSize, noShuffle, tokenizer, preset, config, init, dropout, dtype,
+        Option[] runOptions = [data, valFraction, contextLength, stride, batchSize, noShuffle, tokenizer, preset, config, init, dropout, dtype, device,
             lr, weightDecay, warmup, initialLr, minLr, gradClip, accumulation, epochs, maxSteps, evalEvery, evalBatches,
             samplePrompt, sampleTokens, saveEvery, keep, seed, output, overwrite];
         var command = new Command("pretrain", "Pretrain a GPT model on text, with checkpoints that resume exactly.");
@@ -83,6 +84,7 @@ static class PretrainCommand
                     Init = parse.GetValue(init),
                     Dropout = parse.GetValue(dropout),
                     Precision = ModelOptions.ParseTrainingPrecision(parse.GetValue(dtype)),
+                    Device = ComputeDevice.Resolve(parse.GetValue(device)),
                     Lr = parse.GetValue(lr),
                     WeightDecay = parse.GetValue(weightDecay),
                     WarmupSteps = parse.GetValue(warmup),

@@ -14,26 +14,26 @@ public static class TextEvaluation
 {
     /// <summary>Refuses windows longer than the model's context; a command checks this before it reads and encodes a long text.</summary>
     /// <exception cref="BadInputException">the context length is longer than the model's.</exception>
-    public static void RequireContextLength(GptConfig config, int contextLength)
+    public static void RequireContextLength(int modelContext, int contextLength)
     {
-        if (contextLength > config.ContextLength)
-            throw new BadInputException($"--context-length {contextLength} is longer than the model's context of {config.ContextLength}");
+        if (contextLength > modelContext)
+            throw new BadInputException($"--context-length {contextLength} is longer than the model's context of {modelContext}");
     }
 
     /// <summary>The mean next-token loss of <paramref name="model"/> on <paramref name="ids"/>.</summary>
     /// <param name="progress">called after each batch with the windows done and the windows in all.</param>
     /// <exception cref="BadInputException">the context length is longer than the model's, the text too short for one window, or a batch cannot fit in memory.</exception>
-    public static TextEvaluationResult Evaluate(GptModel model, int[] ids, int contextLength, int batchSize, Action<int, int>? progress = null)
+    public static TextEvaluationResult Evaluate(ILanguageModel model, int[] ids, int contextLength, int batchSize, Action<int, int>? progress = null)
     {
-        RequireContextLength(model.Config, contextLength);
+        RequireContextLength(model.ContextLength, contextLength);
         var dataset = new GptDataset(ids, contextLength, contextLength);
         var loader = new DataLoader(dataset, batchSize, dropLast: false);
         int rows = Math.Max(1, Math.Min(batchSize, dataset.Count));
-        MemoryBudget.Require(MemoryBudget.ForwardBytes(model.Config, (long)rows * contextLength),
-            $"a batch of {rows:N0} windows of {contextLength:N0} tokens (logits over a vocabulary of {model.Config.VocabSize:N0}; a smaller --batch-size needs less)");
-        var device = model.tok_emb.weight!.device;
-        bool wasTraining = model.training;
-        model.eval();
+        MemoryBudget.Require(model.ForwardBytes((long)rows * contextLength),
+            $"a batch of {rows:N0} windows of {contextLength:N0} tokens (logits over a vocabulary of {model.OutputSize:N0}; a smaller --batch-size needs less)");
+        var device = model.Device;
+        bool wasTraining = model.Module.training;
+        model.Module.eval();
         try
         {
             // Sum over every window (the last batch may be smaller), then divide: the mean over all windows.
@@ -51,7 +51,7 @@ public static class TextEvaluation
         }
         finally
         {
-            if (wasTraining) model.train();
+            if (wasTraining) model.Module.train();
         }
     }
 }

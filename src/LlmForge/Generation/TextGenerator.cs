@@ -17,26 +17,25 @@ public static class TextGenerator
     /// <summary>Yields each new id as it is chosen (the prompt is not repeated).</summary>
     /// <exception cref="BadInputException">an option is out of range, or the cache and activations cannot fit in memory.</exception>
     /// <exception cref="NonFiniteLogitsException">the model's logits are NaN or infinite (damaged or diverged weights).</exception>
-    public static IEnumerable<int> Generate(GptModel model, IReadOnlyList<int> promptIds, GenerationOptions options)
+    public static IEnumerable<int> Generate(ILanguageModel model, IReadOnlyList<int> promptIds, GenerationOptions options)
     {
         options.Validated();
         if (promptIds.Count == 0) throw new BadInputException("the prompt is empty: generation needs at least one token");
-        var weights = model.tok_emb.weight!;
-        var device = weights.device;
-        int contextLength = model.Config.ContextLength;
+        var device = model.Device;
+        int contextLength = model.ContextLength;
         // Positions ever fed at once: the prompt plus the new tokens, cropped to the context.
         int positions = (int)Math.Min(contextLength, (long)promptIds.Count + options.MaxNewTokens);
         if (options.MaxNewTokens > 0)
         {
-            double cacheBytes = options.UseKvCache ? MemoryBudget.KvCacheBytes(model.Config, positions, (int)weights.ElementSize) : 0;
-            MemoryBudget.Require(cacheBytes + MemoryBudget.ForwardBytes(model.Config, positions),
+            double cacheBytes = options.UseKvCache ? model.KvCacheBytes(positions) : 0;
+            MemoryBudget.Require(cacheBytes + model.ForwardBytes(positions),
                 $"the {(options.UseKvCache ? "KV cache and " : "")}activations of generation over {positions:N0} positions (a {promptIds.Count:N0}-token prompt and {options.MaxNewTokens:N0} new tokens, in a context of {contextLength:N0})");
         }
         var ids = promptIds.ToList();
         using var sampler = new Sampler(options);
         using var cache = options.UseKvCache ? model.NewKvCache(positions) : null;
-        bool wasTraining = model.training;
-        model.eval();
+        bool wasTraining = model.Module.training;
+        model.Module.eval();
         try
         {
             for (int step = 0; step < options.MaxNewTokens; step++)
@@ -55,7 +54,7 @@ public static class TextGenerator
                     else
                     {
                         var window = ids.Skip(Math.Max(0, ids.Count - contextLength)).Select(i => (long)i).ToArray();
-                        logits = model.forward(tensor(window, [1, window.Length], device: device));
+                        logits = model.forward(tensor(window, [1, window.Length], device: device), null);
                     }
                     next = (int)sampler.Next(logits[.., -1, ..]).item<long>();
                 }
@@ -66,7 +65,7 @@ public static class TextGenerator
         }
         finally
         {
-            if (wasTraining) model.train();
+            if (wasTraining) model.Module.train();
         }
     }
 
@@ -77,7 +76,7 @@ public static class TextGenerator
     /// </summary>
     /// <exception cref="BadInputException">as <see cref="Generate"/>.</exception>
     /// <exception cref="NonFiniteLogitsException">as <see cref="Generate"/>.</exception>
-    public static IEnumerable<string> Stream(GptModel model, ITokenizer tokenizer, IReadOnlyList<int> promptIds, GenerationOptions options)
+    public static IEnumerable<string> Stream(ILanguageModel model, ITokenizer tokenizer, IReadOnlyList<int> promptIds, GenerationOptions options)
     {
         var decoder = tokenizer.NewStreamingDecoder();
         foreach (int id in Generate(model, promptIds, options))
@@ -90,10 +89,10 @@ public static class TextGenerator
     }
 
     /// <summary><see cref="Stream"/> of a text prompt, checked by <see cref="Prompt.Encode"/>, for callers that await pieces (a server).</summary>
-    public static async IAsyncEnumerable<string> StreamAsync(GptModel model, ITokenizer tokenizer, string prompt,
+    public static async IAsyncEnumerable<string> StreamAsync(ILanguageModel model, ITokenizer tokenizer, string prompt,
         GenerationOptions options, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
-        foreach (string piece in Stream(model, tokenizer, Prompt.Encode(tokenizer, prompt, model.Config.VocabSize), options))
+        foreach (string piece in Stream(model, tokenizer, Prompt.Encode(tokenizer, prompt, model.OutputSize), options))
         {
             cancellation.ThrowIfCancellationRequested();
             yield return piece;

@@ -134,6 +134,12 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
 
     bool HeadHasBias => Module.named_parameters().Any(p => p.name.StartsWith(OutHead + ".") && p.name.EndsWith("bias"));
 
+    public Device Device => tok_emb.weight!.device;
+
+    public double KvCacheBytes(long positions) => MemoryBudget.KvCacheBytes(Config, positions, (int)tok_emb.weight!.ElementSize);
+
+    public double ForwardBytes(long tokens) => MemoryBudget.ForwardBytes(Config, tokens);
+
     public ILanguageModel NewOfSameShape()
     {
         var copy = new GptModel(Config);

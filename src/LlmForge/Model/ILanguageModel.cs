@@ -35,4 +35,13 @@ public interface ILanguageModel : IDisposable
 
     /// <summary>A new model of the same architecture and shapes (fresh weights), for a compute copy in another dtype.</summary>
     ILanguageModel NewOfSameShape();
+
+    /// <summary>Where the weights are: the device every tensor fed to the model must be on.</summary>
+    Device Device { get; }
+
+    /// <summary>Bytes of a key/value cache for <paramref name="positions"/> positions, for refusing what cannot fit.</summary>
+    double KvCacheBytes(long positions);
+
+    /// <summary>Bytes of a forward pass without gradients over <paramref name="tokens"/> positions (logits included).</summary>
+    double ForwardBytes(long tokens);
 }

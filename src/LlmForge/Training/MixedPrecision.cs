@@ -18,6 +18,7 @@ public sealed class MixedPrecision : IDisposable
     public MixedPrecision(ILanguageModel master)
     {
         Compute = master.NewOfSameShape();
+        Compute.Module.to(master.Device);
         Compute.Module.to(ScalarType.BFloat16);
         var computeParameters = Compute.Module.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         _pairs = master.Module.named_parameters().Select(p => ((Tensor)p.parameter, computeParameters[p.name])).ToArray();

@@ -73,6 +73,9 @@ public sealed partial class Trainer : IDisposable
             throw new BadInputException($"{options.Data}: {_train.Dataset.Count} windows make no full step of {options.BatchSize} × {options.GradAccumulation} batches; lower --batch-size or --grad-accumulation");
         TotalSteps = options.MaxSteps ?? (long)(options.Epochs ?? 1) * _stepsPerEpoch;
         _schedule = new LearningRateSchedule(options.Lr, options.WarmupSteps, options.InitialLr, options.MinLr);
+        // The run's device: resolved again (a cuda run resumed on a CPU-only build is refused), then every tensor follows the model.
+        string device = ComputeDevice.Resolve(options.Device);
+        if (device != "cpu") model.to(ComputeDevice.Of(device));
         _optimizer = AdamW.For(model, options.Lr, options.WeightDecay);
         if (options.Precision == "bf16") _mixed = new MixedPrecision(model);
         _trainingStep = new TrainingStep<TokenBatch>(model, _optimizer, NextTokenLoss, _mixed, options.GradClip);
@@ -399,7 +402,7 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>Pretraining's batch loss: next-token cross-entropy over every position of the windows.</summary>
     public static (Tensor Loss, long Count) NextTokenLoss(ILanguageModel model, TokenBatch batch) =>
-        (Loss.CalcLossBatch(model, batch.InputTensor(), batch.TargetTensor()), batch.Inputs.Length);
+        (Loss.CalcLossBatch(model, batch.InputTensor(model.Device), batch.TargetTensor(model.Device)), batch.Inputs.Length);
 
     string LastGoodCheckpoint() => Checkpoint.Latest(_runDir) is string c ? Path.GetFileName(c) : "none (the run had not saved one yet)";
 
@@ -422,12 +425,12 @@ public sealed partial class Trainer : IDisposable
     void Evaluate(JsonObject entry)
     {
         _model.eval();
-        double trainEstimate = Loss.CalcLossLoader(_model, _train, _options.EvalBatches);
+        double trainEstimate = Loss.CalcLossLoader(_model, _train, _options.EvalBatches, _model.Device);
         entry["eval_train_loss"] = Math.Round(trainEstimate, 6);
         string report = $"step {_step}: train loss {trainEstimate:F3}";
         if (_val != null)
         {
-            double valLoss = Loss.CalcLossLoader(_model, _val, _options.EvalBatches);
+            double valLoss = Loss.CalcLossLoader(_model, _val, _options.EvalBatches, _model.Device);
             entry["val_loss"] = Math.Round(valLoss, 6);
             report += $", val loss {valLoss:F3}";
         }

@@ -27,6 +27,9 @@ public sealed record TrainerOptions
     /// <summary>fp32, or bf16 mixed precision (bf16 compute, fp32 master weights and optimiser state).</summary>
     public string Precision { get; init; } = "fp32";
 
+    /// <summary>cpu or cuda (auto is resolved when the run starts, so a resumed run keeps its device).</summary>
+    public string Device { get; init; } = "cpu";
+
     // Optimiser and schedule
     public double Lr { get; init; } = 4e-4;
     public double WeightDecay { get; init; } = 0.1;
@@ -74,6 +77,7 @@ public sealed record TrainerOptions
         Require(GradClip is null or > 0, $"--grad-clip must be above 0, got {GradClip}");
         Require(Dropout is null or (>= 0 and < 1), $"--dropout must be in [0, 1), got {Dropout}");
         Require(Precision is "fp32" or "bf16", $"--dtype must be fp32 or bf16 for training, got '{Precision}'");
+        Require(Device is "cpu" or "cuda", $"--device must be cpu or cuda for a run, got '{Device}'");
         Require(ValFraction is >= 0 and < 1, $"--val-fraction must be in [0, 1), got {ValFraction}");
         Require(EvalEvery >= 1, $"--eval-every must be at least 1, got {EvalEvery}");
         Require(EvalBatches >= 1, $"--eval-batches must be at least 1, got {EvalBatches}");
