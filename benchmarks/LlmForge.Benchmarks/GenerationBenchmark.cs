@@ -13,10 +13,10 @@ static class GenerationBenchmark
 {
     public static int Run(string[] args)
     {
-        string preset = args.Length > 0 ? args[0] : "gpt2-small";
-        int promptTokens = args.Length > 1 ? int.Parse(args[1]) : 10;
-        int newTokens = args.Length > 2 ? int.Parse(args[2]) : 200;
-        int repeats = args.Length > 3 ? int.Parse(args[3]) : 5;
+        string preset = Args.Text(args, 0, "gpt2-small");
+        int promptTokens = Args.Number(args, 1, 10);
+        int newTokens = Args.Number(args, 2, 200);
+        int repeats = Args.Number(args, 3, 5);
         var config = GptConfig.Preset(preset);
         Console.WriteLine($"{preset}, {promptTokens}-token prompt, {newTokens} new tokens, greedy, {get_num_threads()} threads");
         var speed = GenerationSpeedBenchmark.Run(config, promptTokens, newTokens);

@@ -14,8 +14,8 @@ static class LoadMemoryBenchmark
 {
     public static int Run(string[] args)
     {
-        string preset = args.Length > 0 ? args[0] : "gpt2-large";
-        string directory = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), $"llmforge-synthetic-{preset}");
+        string preset = Args.Text(args, 0, "gpt2-large");
+        string directory = Args.Text(args, 1, Path.Combine(Path.GetTempPath(), $"llmforge-synthetic-{preset}"));
         string weights = Path.Combine(directory, "model.safetensors");
         if (!File.Exists(weights))
         {

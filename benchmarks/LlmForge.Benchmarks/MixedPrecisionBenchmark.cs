@@ -15,7 +15,7 @@ static class MixedPrecisionBenchmark
 {
     public static int Run(string[] args)
     {
-        int steps = args.Length > 0 ? int.Parse(args[0]) : 200;
+        int steps = Args.Number(args, 0, 200);
         string data = Path.Combine(Paths.RepoRoot, "..", "shared", "data", "tinyshakespeare.txt");
         string work = Directory.CreateTempSubdirectory("llmforge-bench-bf16").FullName;
         try

@@ -3,22 +3,16 @@ using LlmForge.Benchmarks;
 LlmForge.NativeAllocator.Tune(); // as the CLI does, before any tensor exists
 
 // Benchmarks print their figures; each compares against a baseline measured in the same run.
-string which = args.Length > 0 ? args[0] : "tokenize";
-switch (which)
+var benchmarks = new Dictionary<string, Func<string[], int>>
 {
-    case "tokenize":
-        return TokenizerBenchmark.Run(args[1..]);
-    case "load":
-        return LoadMemoryBenchmark.Run(args[1..]);
-    case "load-child":
-        return LoadMemoryBenchmark.Child(args[1]);
-    case "train":
-        return TrainingBenchmark.Run(args[1..]);
-    case "generate":
-        return GenerationBenchmark.Run(args[1..]);
-    case "bf16":
-        return MixedPrecisionBenchmark.Run(args[1..]);
-    default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train, bf16, load");
-        return 2;
-}
+    ["tokenize"] = TokenizerBenchmark.Run,
+    ["generate"] = GenerationBenchmark.Run,
+    ["train"] = TrainingBenchmark.Run,
+    ["bf16"] = MixedPrecisionBenchmark.Run,
+    ["load"] = LoadMemoryBenchmark.Run,
+    ["load-child"] = rest => LoadMemoryBenchmark.Child(rest[0]), // the measured process of "load"
+};
+string which = args.Length > 0 ? args[0] : "tokenize";
+if (benchmarks.TryGetValue(which, out var run)) return run(args.Length > 0 ? args[1..] : []);
+Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train, bf16, load");
+return 2;

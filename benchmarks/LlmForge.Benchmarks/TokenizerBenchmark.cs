@@ -14,7 +14,7 @@ static class TokenizerBenchmark
 {
     public static int Run(string[] args)
     {
-        string file = args.Length > 0 ? args[0] : Path.Combine(Paths.RepoRoot, "..", "shared", "data", "tinyshakespeare.txt");
+        string file = Args.Text(args, 0, Path.Combine(Paths.RepoRoot, "..", "shared", "data", "tinyshakespeare.txt"));
         string text = File.ReadAllText(file);
         Console.WriteLine($"file: {file} ({text.Length:N0} chars), {Environment.ProcessorCount} cores");
 

@@ -15,10 +15,10 @@ static class TrainingBenchmark
 {
     public static int Run(string[] args)
     {
-        string preset = args.Length > 0 ? args[0] : "gpt2-small";
-        int batch = args.Length > 1 ? int.Parse(args[1]) : 4;
-        int context = args.Length > 2 ? int.Parse(args[2]) : 64;
-        int steps = args.Length > 3 ? int.Parse(args[3]) : 10;
+        string preset = Args.Text(args, 0, "gpt2-small");
+        int batch = Args.Number(args, 1, 4);
+        int context = Args.Number(args, 2, 64);
+        int steps = Args.Number(args, 3, 10);
         Console.WriteLine($"{preset}, batch {batch}, context {context}, {steps} timed steps after 2 warm-up, fp32, {get_num_threads()} threads");
 
         // The small model first, so that its memory is not measured on top of the large one's.

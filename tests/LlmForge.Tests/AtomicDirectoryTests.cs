@@ -1,12 +1,8 @@
 namespace LlmForge.Tests;
 
 /// <summary>The one "write a temporary directory, then rename it into place" helper, and the direction of the library's dependencies.</summary>
-public sealed class AtomicDirectoryTests : IDisposable
+public sealed class AtomicDirectoryTests() : ScratchDirectory("llmforge-atomicdir")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-atomicdir").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public void AWriteReplacesTheOldDirectoryWholeAndLeavesNoTemporary()
     {

@@ -17,6 +17,16 @@ static class CliRunner
         return System.Text.Json.JsonDocument.Parse(result.Stdout).RootElement;
     }
 
+    /// <summary>Bad input as users must meet it: exit code 2 and one line naming <paramref name="expected"/>, nothing on stdout, no stack.</summary>
+    public static void AssertBadInput(Result result, string expected)
+    {
+        Assert.True(result.ExitCode == 2, $"exit {result.ExitCode}: {result.Stderr}");
+        Assert.Contains(expected, result.Stderr);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("   at ", result.Stderr);
+        Assert.Equal("", result.Stdout);
+    }
+
     /// <summary>Starts llmforge without waiting; the caller reads, signals or kills it.</summary>
     public static Process Start(params string[] args) => Start(args, null);
 

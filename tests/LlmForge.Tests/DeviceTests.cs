@@ -6,13 +6,11 @@ namespace LlmForge.Tests;
 /// </summary>
 public sealed class DeviceTests
 {
-    static readonly string TinyConfig = Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json");
-
     public static TheoryData<string[]> CudaCommands() => new()
     {
         { ["generate", "--model", FixtureModel.Dir, "--prompt", "Hello", "--device", "cuda"] },
         { ["eval", "--model", FixtureModel.Dir, "--file", TestPaths.Verdict, "--context-length", "16", "--device", "cuda"] },
-        { ["pretrain", "--data", TestPaths.Verdict, "--config", TinyConfig, "--context-length", "16", "--max-steps", "1", "--device", "cuda",
+        { ["pretrain", "--data", TestPaths.Verdict, "--config", TestPaths.TinyConfig, "--context-length", "16", "--max-steps", "1", "--device", "cuda",
             "--out", Path.Combine(Path.GetTempPath(), "llmforge-cuda-" + Guid.NewGuid().ToString("N"))] },
     };
 

@@ -8,12 +8,8 @@ namespace LlmForge.Tests;
 /// <c>llmforge export</c> as a user runs it: what <c>--overwrite</c> may delete, the temporaries a
 /// killed export leaves, and the tokenizer and generation files Hugging Face loaders expect.
 /// </summary>
-public sealed class ExportCliTests : IDisposable
+public sealed class ExportCliTests() : ScratchDirectory("llmforge-export-cli")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-export-cli").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     static readonly string Fixture = FixtureModel.Dir;
 
     static CliRunner.Result RunIn(string workingDirectory, params string[] args) => CliRunner.RunIn(workingDirectory, args);
@@ -71,7 +67,7 @@ public sealed class ExportCliTests : IDisposable
     public void ATrainingRunIsNeverReplaced()
     {
         string run = Path.Combine(_dir, "run");
-        var train = CliRunner.Run("pretrain", "--data", TestPaths.Verdict, "--config", Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json"),
+        var train = CliRunner.Run("pretrain", "--data", TestPaths.Verdict, "--config", TestPaths.TinyConfig,
             "--context-length", "16", "--batch-size", "2", "--max-steps", "1", "--eval-every", "1", "--eval-batches", "1", "--sample-tokens", "1", "--save-every", "1", "--out", run);
         Assert.True(train.ExitCode == 0, train.Stderr);
         var before = Listing(run);

@@ -7,12 +7,8 @@ using static TorchSharp.torch;
 namespace LlmForge.Tests;
 
 /// <summary>Export to the Hugging Face GPT-2 layout, and loading it back in every dtype.</summary>
-public sealed class ExportTests : IDisposable
+public sealed class ExportTests() : ScratchDirectory("llmforge-export")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-export").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     static float[] LastLogits(GptModel model)
     {
         using var scope = NewDisposeScope();

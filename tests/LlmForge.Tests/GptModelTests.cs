@@ -27,17 +27,10 @@ public class GptModelTests
     {
         using var model = new GptModel(Tiny);
         var names = model.named_parameters().Select(p => p.name).ToHashSet();
-        Assert.Contains("tok_emb.weight", names);
-        Assert.Contains("pos_emb.weight", names);
-        Assert.Contains("trf_blocks.1.att.W_query.weight", names);
-        Assert.Contains("trf_blocks.1.att.W_query.bias", names);
-        Assert.Contains("trf_blocks.0.att.out_proj.bias", names);
-        Assert.Contains("trf_blocks.0.ff.layers.0.weight", names);
-        Assert.Contains("trf_blocks.0.ff.layers.2.bias", names);
-        Assert.Contains("trf_blocks.0.norm1.scale", names);
-        Assert.Contains("trf_blocks.0.norm2.shift", names);
-        Assert.Contains("final_norm.scale", names);
-        Assert.Contains("out_head.weight", names);
+        string[] books = ["tok_emb.weight", "pos_emb.weight", "trf_blocks.1.att.W_query.weight", "trf_blocks.1.att.W_query.bias",
+            "trf_blocks.0.att.out_proj.bias", "trf_blocks.0.ff.layers.0.weight", "trf_blocks.0.ff.layers.2.bias",
+            "trf_blocks.0.norm1.scale", "trf_blocks.0.norm2.shift", "final_norm.scale", "out_head.weight"];
+        Assert.All(books, name => Assert.Contains(name, names));
         Assert.DoesNotContain("out_head.bias", names);
         Assert.Equal(Tiny.ParameterCount(), model.ParameterCount());
     }

@@ -32,8 +32,6 @@ public sealed class HostileInputProbeTests(HostileInputProbeTests.Scratch scratc
 
     static readonly string Tiny = TestPaths.Fixture("tiny-gpt2");
     static readonly string TinyPth = Path.Combine(TestPaths.Fixture("tiny-gpt2"), "model_book.pth");
-    static readonly string TinyConfig = Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json");
-
     /// <summary>The arguments, and a piece of the one line that must name the culprit.</summary>
     public static TheoryData<string[], string> Inputs() => new()
     {
@@ -85,7 +83,7 @@ public sealed class HostileInputProbeTests(HostileInputProbeTests.Scratch scratc
         { ["model", "info", "--config", "{new}"], "new: no such config file" },
         { ["model", "info", "--model", "{new}"], "new: no such model" },
         { ["pretrain", "--data", "{new}", "--out", "{dir}"], "new: no such file" },
-        { ["pretrain", "--data", "{text}", "--out", "{text}", "--config", TinyConfig], "--out needs a directory" },
+        { ["pretrain", "--data", "{text}", "--out", "{text}", "--config", TestPaths.TinyConfig], "--out needs a directory" },
         { ["pretrain", "--resume", "{new}"], "new: no such run directory" },
         { ["export", "--model", "{new}", "--out", "{dir}"], "new: no such model" },
         { ["export", "--model", Tiny, "--out", "{text}"], "--out needs a directory" },

@@ -8,12 +8,8 @@ namespace LlmForge.Tests;
 
 /// <summary>bf16 mixed precision: it trains as fp32 does, keeps fp32 master weights, and resumes exactly.</summary>
 [Collection(SerialCollection.Name)]
-public sealed class MixedPrecisionTests : IDisposable
+public sealed class MixedPrecisionTests() : ScratchDirectory("llmforge-bf16")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-bf16").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     /// <summary>
     /// A small model (2 layers, 64 wide) with a 1,024-token BPE trained on tinyshakespeare: with GPT-2's
     /// 50,257-token head, bf16's slow products on this CPU would make 200 steps take minutes.
@@ -88,7 +84,7 @@ public sealed class MixedPrecisionTests : IDisposable
     public void GradientsOfSeveralBatchesAddUpOnTheMasterWeightsInFp32()
     {
         manual_seed(3);
-        using var master = new GptModel(GptConfig.Load(Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json")) with { DropRate = 0 });
+        using var master = new GptModel(GptConfig.Load(TestPaths.TinyConfig) with { DropRate = 0 });
         using var mixed = new MixedPrecision(master);
         mixed.CopyWeights();
         var pairs = master.named_parameters().Zip(mixed.Compute.Module.named_parameters()).ToArray();

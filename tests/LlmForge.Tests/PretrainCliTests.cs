@@ -6,20 +6,14 @@ using LlmForge.Training;
 namespace LlmForge.Tests;
 
 /// <summary><c>llmforge pretrain</c> as a user runs it: interrupted, killed, diverging, and given bad input.</summary>
-public sealed class PretrainCliTests : IDisposable
+public sealed class PretrainCliTests() : ScratchDirectory("llmforge-pretrain-cli")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-pretrain-cli").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    static readonly string TinyConfig = Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json");
-
     /// <summary>A small run with shuffling and dropout, saving at every step; <paramref name="overrides"/> replace or add options.</summary>
     string[] Run(string name, params string[] overrides)
     {
         var options = new List<(string Name, string? Value)>
         {
-            ("--data", TestPaths.Verdict), ("--config", TinyConfig), ("--context-length", "16"), ("--batch-size", "4"),
+            ("--data", TestPaths.Verdict), ("--config", TestPaths.TinyConfig), ("--context-length", "16"), ("--batch-size", "4"),
             ("--max-steps", "40"), ("--eval-every", "10"), ("--eval-batches", "2"), ("--sample-tokens", "3"),
             ("--save-every", "1"), ("--out", Path.Combine(_dir, name)),
         };
@@ -175,12 +169,18 @@ public sealed class PretrainCliTests : IDisposable
         File.WriteAllText(checksums, list.ToJsonString());
     }
 
+    /// <summary>A two-step run named <paramref name="name"/>; returns its checkpoint.</summary>
+    string TrainTwoSteps(string name)
+    {
+        var trained = CliRunner.Run(Run(name, "--max-steps", "2"));
+        Assert.True(trained.ExitCode == 0, trained.Stderr);
+        return Checkpoint.Latest(Path.Combine(_dir, name))!;
+    }
+
     [Fact]
     public void ACheckpointHoldingAnotherModelIsRefusedOnResume()
     {
-        var trained = CliRunner.Run(Run("swapped", "--max-steps", "2"));
-        Assert.True(trained.ExitCode == 0, trained.Stderr);
-        string checkpoint = Checkpoint.Latest(Path.Combine(_dir, "swapped"))!;
+        string checkpoint = TrainTwoSteps("swapped");
         // Another model's weights, with checksums that agree with them: only the shapes can tell.
         string weights = Path.Combine(checkpoint, "model.safetensors");
         File.Copy(FixtureModel.HfSafetensors, weights, overwrite: true);
@@ -193,9 +193,7 @@ public sealed class PretrainCliTests : IDisposable
     [Fact]
     public void AnEditedTrainerStateMissingAFieldIsBadInput()
     {
-        var trained = CliRunner.Run(Run("edited", "--max-steps", "2"));
-        Assert.True(trained.ExitCode == 0, trained.Stderr);
-        string checkpoint = Checkpoint.Latest(Path.Combine(_dir, "edited"))!;
+        string checkpoint = TrainTwoSteps("edited");
         string statePath = Path.Combine(checkpoint, "trainer_state.json");
         var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
         state.Remove("step");
@@ -211,7 +209,7 @@ public sealed class PretrainCliTests : IDisposable
         string emptyDir = Directory.CreateTempSubdirectory("llmforge-no-texts").FullName;
         string small = Path.Combine(Path.GetTempPath(), "llmforge-small.txt");
         File.WriteAllText(small, "Just a few words.");
-        string[] baseArgs = ["pretrain", "--config", TinyConfig, "--out", Path.Combine(Path.GetTempPath(), "llmforge-never-" + Guid.NewGuid().ToString("N"))];
+        string[] baseArgs = ["pretrain", "--config", TestPaths.TinyConfig, "--out", Path.Combine(Path.GetTempPath(), "llmforge-never-" + Guid.NewGuid().ToString("N"))];
         return new()
         {
             { [.. baseArgs, "--data", small, "--context-length", "16"], "fewer than one window of 16 plus one" },
@@ -226,13 +224,7 @@ public sealed class PretrainCliTests : IDisposable
     }
 
     [Theory, MemberData(nameof(BadInputs))]
-    public void BadInputExitsWithCode2AndOneLine(string[] args, string expected)
-    {
-        var result = CliRunner.Run(args);
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains(expected, result.Stderr);
-        Assert.DoesNotContain("   at ", result.Stderr);
-    }
+    public void BadInputExitsWithCode2AndOneLine(string[] args, string expected) => CliRunner.AssertBadInput(CliRunner.Run(args), expected);
 
     [Fact]
     public void AnExistingRunIsNotOverwrittenWithoutBeingAsked()

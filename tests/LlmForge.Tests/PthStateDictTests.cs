@@ -9,14 +9,8 @@ namespace LlmForge.Tests;
 /// at an offset, sharing a storage, or with rows longer than the tensor. Each must load with the
 /// values the view shows. Pickles that ask for anything but tensors stay refused.
 /// </summary>
-public sealed class PthStateDictTests : IDisposable
+public sealed class PthStateDictTests() : ScratchDirectory("llmforge-pth")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-pth").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    static readonly string TinyConfig = Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json");
-
     static float[] Values(Tensor t) => t.detach().contiguous().cpu().data<float>().ToArray();
 
     /// <summary>
@@ -29,7 +23,7 @@ public sealed class PthStateDictTests : IDisposable
     (GptModel Model, string Path) StridedPth()
     {
         manual_seed(321);
-        var model = new GptModel(GptConfig.Load(TinyConfig));
+        var model = new GptModel(GptConfig.Load(TestPaths.TinyConfig));
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         var storages = new Dictionary<string, float[]>();
         var views = new List<PthWriter.View>();
@@ -85,7 +79,7 @@ public sealed class PthStateDictTests : IDisposable
     {
         var (model, path) = StridedPth();
         using (model)
-        using (var loaded = ModelLoader.Load(path, TinyConfig))
+        using (var loaded = ModelLoader.Load(path, TestPaths.TinyConfig))
         {
             foreach (var ((name, expected), (_, actual)) in model.named_parameters().Zip(loaded.Model.named_parameters()))
                 Assert.True(expected.allclose(actual, rtol: 0, atol: 0), name);
@@ -103,7 +97,7 @@ public sealed class PthStateDictTests : IDisposable
         var (model, pth) = StridedPth();
         string safetensors = Path.Combine(_dir, "same.safetensors");
         using (model) SafeTensorsFile.Write(safetensors, model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
-        string[] Args(string file) => ["generate", "--model", file, "--config", TinyConfig, "--prompt", "Every effort moves you", "--max-new-tokens", "8", "--json"];
+        string[] Args(string file) => ["generate", "--model", file, "--config", TestPaths.TinyConfig, "--prompt", "Every effort moves you", "--max-new-tokens", "8", "--json"];
         var fromPth = CliRunner.Json(CliRunner.Run(Args(pth)));
         var fromSafetensors = CliRunner.Json(CliRunner.Run(Args(safetensors)));
         Assert.Equal(fromSafetensors.GetProperty("ids").ToString(), fromPth.GetProperty("ids").ToString());
@@ -118,7 +112,7 @@ public sealed class PthStateDictTests : IDisposable
     }
 
     static CliRunner.Result Generate(string path) =>
-        CliRunner.Run("generate", "--model", path, "--config", TinyConfig, "--prompt", "hi", "--max-new-tokens", "1");
+        CliRunner.Run("generate", "--model", path, "--config", TestPaths.TinyConfig, "--prompt", "hi", "--max-new-tokens", "1");
 
     [Fact]
     public void APickleCallingAnyOtherPythonFunctionIsRefused()

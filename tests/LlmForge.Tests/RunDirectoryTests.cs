@@ -10,18 +10,12 @@ namespace LlmForge.Tests;
 /// <c>--overwrite</c> next to their own files, two processes on one run, edited checkpoints, runs
 /// killed before their first save, relative paths, and leftovers of interrupted writes.
 /// </summary>
-public sealed class RunDirectoryTests : IDisposable
+public sealed class RunDirectoryTests() : ScratchDirectory("llmforge-rundir")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-rundir").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    static readonly string TinyConfig = Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json");
-
     /// <summary>A short run of the tiny model; <paramref name="extra"/> adds or replaces options.</summary>
     static string[] Pretrain(string data, string output, params string[] extra)
     {
-        var options = new List<string> { "pretrain", "--data", data, "--out", output, "--config", TinyConfig, "--context-length", "16",
+        var options = new List<string> { "pretrain", "--data", data, "--out", output, "--config", TestPaths.TinyConfig, "--context-length", "16",
             "--batch-size", "4", "--max-steps", "6", "--eval-every", "3", "--eval-batches", "1", "--sample-tokens", "3" };
         for (int i = 0; i < extra.Length; i++)
         {
@@ -50,13 +44,6 @@ public sealed class RunDirectoryTests : IDisposable
         .Select(l => JsonNode.Parse(l)!.AsObject()).Where(m => m["train_loss"] != null)
         .Select(m => m["train_loss"]!.GetValue<double>()).ToArray();
 
-    static void AssertBadInput(CliRunner.Result result, string expected)
-    {
-        Assert.True(result.ExitCode == 2, $"exit {result.ExitCode}: {result.Stderr}");
-        Assert.Contains(expected, result.Stderr);
-        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-    }
-
     // ---- 1. --overwrite deletes only a run ------------------------------------------------------
 
     [Fact]
@@ -65,7 +52,7 @@ public sealed class RunDirectoryTests : IDisposable
         string home = UserDir("home");
         var before = Snapshot(home);
         var result = CliRunner.RunIn(home, Pretrain("data.txt", ".", "--overwrite"));
-        AssertBadInput(result, "holds files that are not an LlmForge run's (data.txt, notes.md)");
+        CliRunner.AssertBadInput(result, "holds files that are not an LlmForge run's (data.txt, notes.md)");
         Assert.Equal(before, Snapshot(home));
     }
 
@@ -76,7 +63,7 @@ public sealed class RunDirectoryTests : IDisposable
         Directory.CreateDirectory(d2);
         File.Copy(TestPaths.Verdict, Path.Combine(d2, "data.txt"));
         var result = CliRunner.RunIn(_dir, Pretrain("d2/data.txt", "d2", "--overwrite"));
-        AssertBadInput(result, "data.txt");
+        CliRunner.AssertBadInput(result, "data.txt");
         Assert.Equal(File.ReadAllText(TestPaths.Verdict), File.ReadAllText(Path.Combine(d2, "data.txt")));
     }
 
@@ -87,11 +74,11 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Equal(0, CliRunner.Run(Pretrain(TestPaths.Verdict, run)).ExitCode);
         var before = Snapshot(run);
         var result = CliRunner.RunIn(run, Pretrain(TestPaths.Verdict, ".", "--overwrite"));
-        AssertBadInput(result, "is the current directory or a parent of it");
+        CliRunner.AssertBadInput(result, "is the current directory or a parent of it");
         Assert.Equal(before, Snapshot(run));
         // From its parent, too: a parent of the working directory is never removed.
         var fromInside = CliRunner.RunIn(Path.Combine(run, "checkpoints"), Pretrain(TestPaths.Verdict, "..", "--overwrite"));
-        AssertBadInput(fromInside, "is the current directory or a parent of it");
+        CliRunner.AssertBadInput(fromInside, "is the current directory or a parent of it");
         Assert.Equal(before, Snapshot(run));
     }
 
@@ -101,10 +88,10 @@ public sealed class RunDirectoryTests : IDisposable
         string run = Path.Combine(_dir, "run");
         Assert.Equal(0, CliRunner.Run(Pretrain(TestPaths.Verdict, run)).ExitCode);
         // Starting from the run's own weights: replacing it would delete them.
-        AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--overwrite", "--init", run, "--config", TinyConfig)), $"holds --init {run}");
+        CliRunner.AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--overwrite", "--init", run, "--config", TestPaths.TinyConfig)), $"holds --init {run}");
         File.WriteAllText(Path.Combine(run, "checkpoints", "mine.txt"), "mine");
         var before = Snapshot(run);
-        AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--overwrite")), "(checkpoints/mine.txt)");
+        CliRunner.AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--overwrite")), "(checkpoints/mine.txt)");
         Assert.Equal(before, Snapshot(run));
     }
 
@@ -114,7 +101,7 @@ public sealed class RunDirectoryTests : IDisposable
         string run = Path.Combine(_dir, "run");
         Assert.Equal(0, CliRunner.Run(Pretrain(TestPaths.Verdict, run)).ExitCode);
         var refused = CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--max-steps", "3"));
-        AssertBadInput(refused, "already holds a run; use --resume");
+        CliRunner.AssertBadInput(refused, "already holds a run; use --resume");
         var replaced = CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--max-steps", "3", "--overwrite"));
         Assert.True(replaced.ExitCode == 0, replaced.Stderr);
         Assert.Contains("replaced the run that was there", replaced.Stderr);
@@ -130,8 +117,8 @@ public sealed class RunDirectoryTests : IDisposable
         string run = Path.Combine(_dir, "busy");
         using var first = CliRunner.Start(Pretrain(TestPaths.Verdict, run, "--max-steps", "100000", "--save-every", "2", "--sample-tokens", "0", "--eval-every", "100000"));
         WaitForCheckpoint(run, first);
-        AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "another llmforge process is writing this run");
-        AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--overwrite")), "another llmforge process is writing this run");
+        CliRunner.AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "another llmforge process is writing this run");
+        CliRunner.AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--overwrite")), "another llmforge process is writing this run");
         first.Kill();
         first.WaitForExit();
         // The kill released the lock: the run resumes where its last checkpoint was.
@@ -181,17 +168,17 @@ public sealed class RunDirectoryTests : IDisposable
         string run = TrainedRun("emptied");
         string checkpoint = Checkpoint.Latest(run)!;
         File.WriteAllText(Path.Combine(checkpoint, Checkpoint.ChecksumsFile), "{}");
-        AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "lists no checksum for config.json");
-        AssertBadInput(CliRunner.Run("generate", "--model", run, "--prompt", "Hi", "--max-new-tokens", "2"), "lists no checksum");
+        CliRunner.AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "lists no checksum for config.json");
+        CliRunner.AssertBadInput(CliRunner.Run("generate", "--model", run, "--prompt", "Hi", "--max-new-tokens", "2"), "lists no checksum");
         // A list that leaves one file out is refused as well.
         var list = new JsonObject();
         foreach (var file in new[] { "config.json", "model.safetensors" })
             list[file] = FileHash.Sha256(Path.Combine(checkpoint, file));
         File.WriteAllText(Path.Combine(checkpoint, Checkpoint.ChecksumsFile), list.ToJsonString());
-        AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "lists no checksum for optimizer.safetensors");
+        CliRunner.AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "lists no checksum for optimizer.safetensors");
         // Without any list, a checkpoint is not taken as a plain model directory either.
         File.Delete(Path.Combine(checkpoint, Checkpoint.ChecksumsFile));
-        AssertBadInput(CliRunner.Run("generate", "--model", checkpoint, "--prompt", "Hi", "--max-new-tokens", "2"), "not a complete checkpoint (no checksums.json)");
+        CliRunner.AssertBadInput(CliRunner.Run("generate", "--model", checkpoint, "--prompt", "Hi", "--max-new-tokens", "2"), "not a complete checkpoint (no checksums.json)");
     }
 
     [Fact]
@@ -200,8 +187,8 @@ public sealed class RunDirectoryTests : IDisposable
         string other = TrainedRun("other");
         string run = TrainedRun("pointed");
         File.WriteAllText(Path.Combine(Checkpoint.CheckpointsDir(run), "latest"), Path.GetRelativePath(Checkpoint.CheckpointsDir(run), Checkpoint.Latest(other)!));
-        AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "expected a step-N checkpoint of this run");
-        AssertBadInput(CliRunner.Run("eval", "--model", run, "--file", TestPaths.Verdict, "--context-length", "16"), "expected a step-N checkpoint of this run");
+        CliRunner.AssertBadInput(CliRunner.Run("pretrain", "--resume", run), "expected a step-N checkpoint of this run");
+        CliRunner.AssertBadInput(CliRunner.Run("eval", "--model", run, "--file", TestPaths.Verdict, "--context-length", "16"), "expected a step-N checkpoint of this run");
     }
 
     [Theory]
@@ -222,7 +209,7 @@ public sealed class RunDirectoryTests : IDisposable
         var list = JsonNode.Parse(File.ReadAllText(Path.Combine(checkpoint, Checkpoint.ChecksumsFile)))!.AsObject();
         list["trainer_state.json"] = FileHash.Sha256(statePath);
         File.WriteAllText(Path.Combine(checkpoint, Checkpoint.ChecksumsFile), list.ToJsonString());
-        AssertBadInput(CliRunner.Run("pretrain", "--resume", run), expected);
+        CliRunner.AssertBadInput(CliRunner.Run("pretrain", "--resume", run), expected);
     }
 
     // ---- 11, 14, 16: bad input is found before anything is written --------------------------------
@@ -236,7 +223,7 @@ public sealed class RunDirectoryTests : IDisposable
     public void BadOptionsLeaveNoRunDirectory(string option, string value, string expected)
     {
         string run = Path.Combine(_dir, "never");
-        AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, option, value)), expected);
+        CliRunner.AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, option, value)), expected);
         Assert.False(Directory.Exists(run));
     }
 
@@ -257,12 +244,12 @@ public sealed class RunDirectoryTests : IDisposable
         var trained = CliRunner.Run("tokenizer", "train", "--data", TestPaths.Verdict, "--vocab-size", "300", "--out", tokenizer);
         Assert.True(trained.ExitCode == 0, trained.Stderr);
         string run = Path.Combine(_dir, "mismatched");
-        AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--tokenizer", tokenizer)),
+        CliRunner.AssertBadInput(CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--tokenizer", tokenizer)),
             "the model's vocabulary has 50257 ids, the tokenizer");
         Assert.False(Directory.Exists(run));
         // A config with the tokenizer's vocabulary trains, samples and decodes.
         string config = Path.Combine(_dir, "config-300.json");
-        var json = JsonNode.Parse(File.ReadAllText(TinyConfig))!.AsObject();
+        var json = JsonNode.Parse(File.ReadAllText(TestPaths.TinyConfig))!.AsObject();
         json["vocab_size"] = 300;
         File.WriteAllText(config, json.ToJsonString());
         var matched = CliRunner.Run(Pretrain(TestPaths.Verdict, run, "--tokenizer", tokenizer, "--config", config));
@@ -319,7 +306,7 @@ public sealed class RunDirectoryTests : IDisposable
     public void ARunStartedWithRelativePathsResumesFromAnotherDirectory()
     {
         string home = UserDir("project");
-        File.Copy(TinyConfig, Path.Combine(home, "tiny.json"));
+        File.Copy(TestPaths.TinyConfig, Path.Combine(home, "tiny.json"));
         var args = Pretrain("data.txt", "runs/rel", "--config", "tiny.json", "--max-steps", "4", "--save-every", "2");
         using (var first = CliRunner.Start(args, null, home))
         {
@@ -335,7 +322,7 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.True(resumed.ExitCode == 0, resumed.Stderr);
         // The data moved away: the message names it.
         File.Move(Path.Combine(home, "data.txt"), Path.Combine(home, "moved.txt"));
-        AssertBadInput(CliRunner.RunIn(_dir, "pretrain", "--resume", run), $"the run's --data {Path.Combine(home, "data.txt")} is missing");
+        CliRunner.AssertBadInput(CliRunner.RunIn(_dir, "pretrain", "--resume", run), $"the run's --data {Path.Combine(home, "data.txt")} is missing");
     }
 
     // ---- 23, 24. what the user reads ---------------------------------------------------------------

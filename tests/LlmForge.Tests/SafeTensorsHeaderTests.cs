@@ -3,12 +3,8 @@ using System.Text;
 namespace LlmForge.Tests;
 
 /// <summary>Hostile safetensors headers, given to <c>llmforge generate</c>: each is refused with one line naming the file and the tensor or field.</summary>
-public sealed class SafeTensorsHeaderTests : IDisposable
+public sealed class SafeTensorsHeaderTests() : ScratchDirectory("llmforge-st-header")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-st-header").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     /// <summary>A file of <paramref name="header"/> and 64 zero data bytes, run through the CLI.</summary>
     CliRunner.Result Generate(string header, out string path)
     {

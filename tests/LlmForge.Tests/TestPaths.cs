@@ -15,6 +15,9 @@ static class TestPaths
 
     public static string Verdict => SharedData("the-verdict.txt");
 
+    /// <summary>The tests' small model: 2 layers, 32 wide, context 16, GPT-2's vocabulary.</summary>
+    public static string TinyConfig => Path.Combine(RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json");
+
     static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)

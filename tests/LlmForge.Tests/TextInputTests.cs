@@ -7,14 +7,8 @@ namespace LlmForge.Tests;
 /// that never ends, a FIFO that waits for a writer, a file larger than a string can hold. Each is
 /// refused from its path and size alone, before anything is read.
 /// </summary>
-public sealed class TextInputTests : IDisposable
+public sealed class TextInputTests() : ScratchDirectory("llmforge-text-input")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-text-input").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    static readonly string TinyConfig = Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json");
-
     public static TheoryData<string[]> DevZeroCommands => new()
     {
         new[] { "tokenize", "--file", "/dev/zero" },
@@ -31,7 +25,7 @@ public sealed class TextInputTests : IDisposable
     public void PretrainRefusesDevZeroAndCreatesNoRun()
     {
         string run = Path.Combine(_dir, "run");
-        var result = CliRunner.Run("pretrain", "--data", "/dev/zero", "--config", TinyConfig, "--max-steps", "1", "--out", run);
+        var result = CliRunner.Run("pretrain", "--data", "/dev/zero", "--config", TestPaths.TinyConfig, "--max-steps", "1", "--out", run);
         BadInputAssert.OneLine(result, "/dev/zero: is a character device");
         Assert.False(Directory.Exists(run));
     }

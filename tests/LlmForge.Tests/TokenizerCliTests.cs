@@ -7,12 +7,8 @@ namespace LlmForge.Tests;
 /// <c>llmforge tokenize</c> on text one piece long, and <c>llmforge tokenizer train</c> refusing what it
 /// cannot turn into a loadable tokenizer, and replacing only a tokenizer with --force.
 /// </summary>
-public sealed class TokenizerCliTests : IDisposable
+public sealed class TokenizerCliTests() : ScratchDirectory("llmforge-tokenizer-cli")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-tokenizer-cli").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     static CliRunner.Result RunTrain(string outDir, params string[] more) =>
         CliRunner.Run(["tokenizer", "train", "--data", TestPaths.Verdict, "--out", outDir, .. more]);
 

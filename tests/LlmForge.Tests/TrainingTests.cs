@@ -8,12 +8,8 @@ namespace LlmForge.Tests;
 
 /// <summary>The trainer reproduces the reference trajectories, and its parts match PyTorch's definitions.</summary>
 [Collection(SerialCollection.Name)]
-public sealed class TrainingTests : IDisposable
+public sealed class TrainingTests() : ScratchDirectory("llmforge-train")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-train").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     /// <summary>The fixtures README's run: the book model from model_book.pth, windows of 32, batches of 2 in order, no split.</summary>
     static TrainerOptions FixtureRun(double lr, double? clip) => new()
     {
@@ -118,7 +114,7 @@ public sealed class TrainingTests : IDisposable
     static TrainerOptions StatefulRun() => new()
     {
         Data = TestPaths.Verdict,
-        ConfigPath = Path.Combine(TestPaths.RepoRoot, "tests", "LlmForge.Tests", "tiny-config.json"),
+        ConfigPath = TestPaths.TinyConfig,
         ContextLength = 16,
         BatchSize = 2,
         GradAccumulation = 2,

@@ -5,12 +5,8 @@ using static TorchSharp.torch;
 namespace LlmForge.Tests;
 
 /// <summary>Damaged or mismatched weight files fail with a message naming the file, the tensor and the shapes.</summary>
-public sealed class WeightLoadingTests : IDisposable
+public sealed class WeightLoadingTests() : ScratchDirectory("llmforge-weights")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("llmforge-weights").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     /// <summary>A copy of the fixture's Hugging Face files with <paramref name="change"/> applied to its tensors.</summary>
     string ModifiedFixture(Func<List<(string Name, Tensor Tensor)>, List<(string, Tensor)>> change)
     {
