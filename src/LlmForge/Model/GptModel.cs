@@ -79,9 +79,16 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
     const string OutHead = nameof(out_head);
 
     /// <summary>The output head's weight <c>[outputs, emb_dim]</c> (inside a wrapper, the wrapped layer's).</summary>
-    public Tensor OutHeadWeight => Module.named_parameters().First(p => p.name.StartsWith(OutHead + ".") && p.name.EndsWith("weight")).parameter;
-
-    nn.Module Module => this;
+    public Tensor OutHeadWeight
+    {
+        get
+        {
+            // The head itself, or the layer a wrapper keeps as "linear" (the book's LinearWithLoRA).
+            var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            return parameters.GetValueOrDefault(OutHead + ".weight") ?? parameters.GetValueOrDefault(OutHead + ".linear.weight")
+                ?? throw new InvalidOperationException("the output head holds no 'weight' or 'linear.weight'");
+        }
+    }
 
     /// <summary>
     /// Puts <paramref name="head"/> in place of the output head (chapter 6: a linear layer to the classes).
@@ -132,7 +139,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
         return json;
     }
 
-    bool HeadHasBias => Module.named_parameters().Any(p => p.name.StartsWith(OutHead + ".") && p.name.EndsWith("bias"));
+    bool HeadHasBias => named_parameters().Any(p => p.name is OutHead + ".bias" or OutHead + ".linear.bias");
 
     public Device Device => tok_emb.weight!.device;
 
