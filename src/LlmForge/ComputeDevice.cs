@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlmForge;
@@ -20,4 +21,10 @@ public static class ComputeDevice
     };
 
     public static Device Of(string resolved) => resolved == "cuda" ? CUDA : CPU;
+
+    /// <summary>Moves <paramref name="model"/> to a device that <see cref="Resolve"/> gave; models are built on the CPU.</summary>
+    public static void MoveTo(Model.ILanguageModel model, string resolved)
+    {
+        if (resolved != "cpu") model.Module.to(Of(resolved));
+    }
 }

@@ -61,12 +61,11 @@ public static class OutputDirectory
     }
 
     /// <summary>
-    /// Deletes the kind's entries from <paramref name="directory"/> (for <c>--overwrite</c>), keeping the
-    /// directory itself and the names in <paramref name="keep"/>. Refuses, before deleting anything, when
-    /// the directory is the current directory or one of its parents, holds one of
-    /// <paramref name="inputs"/> (option name, path), or holds anything that is not the kind's.
+    /// Refuses, as <c>--overwrite</c> must, to replace <paramref name="directory"/> when it is a file, holds
+    /// anything that is not <paramref name="kind"/>'s, is the current directory or one of its parents, or
+    /// holds one of <paramref name="inputs"/> (option name, path). Deletes nothing.
     /// </summary>
-    public static void Clear(string directory, OutputKind kind, string option, IEnumerable<(string Option, string? Path)> inputs, params string[] keep)
+    public static void RequireReplaceable(string directory, OutputKind kind, string option, IEnumerable<(string Option, string? Path)> inputs)
     {
         CheckAvailable(directory, kind, option);
         if (!Directory.Exists(directory)) return;
@@ -80,6 +79,16 @@ public static class OutputDirectory
             if (IsSameOrInside(Full(path), full))
                 throw new BadInputException($"{option} {directory}: holds {inputOption} {path}; --overwrite would delete it, choose another {option}");
         }
+    }
+
+    /// <summary>
+    /// Deletes the kind's entries from <paramref name="directory"/> (for <c>--overwrite</c>), keeping the
+    /// directory itself and the names in <paramref name="keep"/>, once <see cref="RequireReplaceable"/> allows it.
+    /// </summary>
+    public static void Clear(string directory, OutputKind kind, string option, IEnumerable<(string Option, string? Path)> inputs, params string[] keep)
+    {
+        RequireReplaceable(directory, kind, option, inputs);
+        if (!Directory.Exists(directory)) return;
         foreach (var entry in Directory.EnumerateFileSystemEntries(directory).ToList())
         {
             if (keep.Contains(Path.GetFileName(entry))) continue;

@@ -24,9 +24,9 @@ static class EvalCommand
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             string text = TextFile.ReadUtf8(parse.GetValue(file)!);
-            LlmForge.ComputeDevice.Resolve(parse.GetValue(device)); // before any loading: a CPU-only build refuses cuda at once
+            string onDevice = ComputeDevice.Resolve(parse.GetValue(device)); // before loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
-            ModelOptions.MoveTo(loaded.Model, parse.GetValue(device));
+            ComputeDevice.MoveTo(loaded.Model, onDevice);
             int length = parse.GetValue(contextLength);
             TextEvaluation.RequireContextLength(loaded.Config.ContextLength, length);
             var progress = new CountProgress();

@@ -42,9 +42,9 @@ static class GenerateCommand
                 UseKvCache = !parse.GetValue(noCache),
             }.Validated();
 
-            LlmForge.ComputeDevice.Resolve(parse.GetValue(device)); // before any loading: a CPU-only build refuses cuda at once
+            string onDevice = ComputeDevice.Resolve(parse.GetValue(device)); // before loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
-            ModelOptions.MoveTo(loaded.Model, parse.GetValue(device));
+            ComputeDevice.MoveTo(loaded.Model, onDevice);
             int[] promptIds = Prompt.Encode(loaded.Tokenizer, text, loaded.Config.VocabSize);
             if (parse.GetValue(stopAtEnd) && loaded.Tokenizer.EndOfTextId is int endOfText)
                 options = options with { StopTokenId = endOfText };

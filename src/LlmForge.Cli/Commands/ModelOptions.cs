@@ -1,4 +1,3 @@
-using TorchSharp;
 using System.CommandLine;
 
 namespace LlmForge.Cli.Commands;
@@ -74,11 +73,4 @@ static class ModelOptions
         Description = "cpu (default), cuda, or auto (CUDA when this build of libtorch has it)",
         DefaultValueFactory = _ => "cpu",
     };
-
-    /// <summary>Moves a loaded model to the <c>--device</c> asked for (checked first: cuda needs a CUDA build).</summary>
-    public static void MoveTo(LlmForge.Model.ILanguageModel model, string? device)
-    {
-        string resolved = LlmForge.ComputeDevice.Resolve(device);
-        if (resolved != "cpu") model.Module.to(LlmForge.ComputeDevice.Of(resolved));
-    }
 }

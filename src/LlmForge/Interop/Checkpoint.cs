@@ -147,10 +147,23 @@ public static partial class Checkpoint
     public static void Prune(string runDir, int keep)
     {
         string checkpoints = CheckpointsDir(runDir);
-        foreach (var leftover in Directory.EnumerateDirectories(checkpoints, ".tmp-*").Concat(Directory.EnumerateDirectories(checkpoints, ".old-*")))
-            Directory.Delete(leftover, recursive: true);
+        RemoveLeftovers(runDir);
         var steps = Directory.EnumerateDirectories(checkpoints, "step-*").Where(d => StepNamePattern().IsMatch(Path.GetFileName(d))).OrderBy(StepOf).ToList();
         foreach (var old in steps.Take(Math.Max(0, steps.Count - keep))) Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>
+    /// Deletes what interrupted saves left in <c>RUN/checkpoints/</c>: <c>.tmp-step-*</c> and <c>.old-step-*</c>
+    /// directories (<see cref="AtomicDirectory"/>'s names for a step) and a <c>latest.tmp</c> pointer. Only
+    /// a process holding the run may call it: another's save in progress would look the same.
+    /// </summary>
+    public static void RemoveLeftovers(string runDir)
+    {
+        string checkpoints = CheckpointsDir(runDir);
+        if (!Directory.Exists(checkpoints)) return;
+        File.Delete(Path.Combine(checkpoints, "latest.tmp"));
+        foreach (var leftover in Directory.EnumerateDirectories(checkpoints, ".tmp-step-*").Concat(Directory.EnumerateDirectories(checkpoints, ".old-step-*")))
+            Directory.Delete(leftover, recursive: true);
     }
 
     static void WriteText(string path, JsonNode node) =>

@@ -48,8 +48,7 @@ public static class HfGpt2Export
         if (!OutputDirectory.CheckAvailable(outDir, Kind, "--out")) return;
         if (!overwrite)
             throw new BadInputException($"--out {outDir}: holds an earlier export; pass --overwrite to replace it, or choose another --out");
-        // Keeping every name an export writes, Clear only checks that it could delete them.
-        OutputDirectory.Clear(outDir, Kind, "--out", inputs ?? [], FileNames);
+        OutputDirectory.RequireReplaceable(outDir, Kind, "--out", inputs ?? []);
     }
 
     /// <param name="tokenizer">the model's tokenizer, written beside it; GPT-2's when null.</param>

@@ -32,9 +32,6 @@ public sealed class AdamW : IDisposable
     public static AdamW For(Model.ILanguageModel model, double lr, double weightDecay = 0.01) =>
         new(model.Module.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), lr, weightDecay);
 
-    /// <summary>The parameters this optimiser trains (those that required gradients when it was built).</summary>
-    public IReadOnlyList<(string Name, Tensor Parameter)> Trainable => _parameters;
-
     /// <summary>The number of weights it trains.</summary>
     public long TrainableCount => _parameters.Sum(p => p.Parameter.numel());
 

@@ -24,11 +24,7 @@ public static class RunFiles
     {
         foreach (var name in Temporaries)
             if (File.Exists(Path.Combine(runDir, name))) File.Delete(Path.Combine(runDir, name));
-        string checkpoints = Checkpoint.CheckpointsDir(runDir);
-        if (!Directory.Exists(checkpoints)) return;
-        if (File.Exists(Path.Combine(checkpoints, "latest.tmp"))) File.Delete(Path.Combine(checkpoints, "latest.tmp"));
-        foreach (var leftover in Directory.EnumerateDirectories(checkpoints, ".tmp-step-*").Concat(Directory.EnumerateDirectories(checkpoints, ".old-step-*")))
-            Directory.Delete(leftover, recursive: true);
+        Checkpoint.RemoveLeftovers(runDir);
     }
 
     /// <summary>The options a run was started with (<c>options.json</c>), or null when it has none.</summary>

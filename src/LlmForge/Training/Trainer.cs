@@ -74,8 +74,7 @@ public sealed partial class Trainer : IDisposable
         TotalSteps = options.MaxSteps ?? (long)(options.Epochs ?? 1) * _stepsPerEpoch;
         _schedule = new LearningRateSchedule(options.Lr, options.WarmupSteps, options.InitialLr, options.MinLr);
         // The run's device: resolved again (a cuda run resumed on a CPU-only build is refused), then every tensor follows the model.
-        string device = ComputeDevice.Resolve(options.Device);
-        if (device != "cpu") model.to(ComputeDevice.Of(device));
+        ComputeDevice.MoveTo(model, ComputeDevice.Resolve(options.Device));
         _optimizer = AdamW.For(model, options.Lr, options.WeightDecay);
         if (options.Precision == "bf16") _mixed = new MixedPrecision(model);
         _trainingStep = new TrainingStep<TokenBatch>(model, _optimizer, NextTokenLoss, _mixed, options.GradClip);
