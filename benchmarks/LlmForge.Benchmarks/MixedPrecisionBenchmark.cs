@@ -26,14 +26,14 @@ static class MixedPrecisionBenchmark
             var results = new Dictionary<string, (double ValLoss, double TokensPerSecond)>();
             foreach (var precision in new[] { "fp32", "bf16" })
             {
-                var options = new TrainerOptions
+                var options = new PretrainingOptions
                 {
                     Data = data, Tokenizer = tokenizer, ConfigPath = config, BatchSize = 8, Lr = 1e-3, MaxSteps = steps,
                     EvalEvery = steps, EvalBatches = 50, SaveEvery = steps, SampleTokens = 0, Precision = precision,
                 };
                 string run = Path.Combine(work, precision);
                 double rate = 0;
-                using (var trainer = Trainer.Start(options, run, overwrite: false))
+                using (var trainer = Pretraining.Start(options, run, overwrite: false))
                 {
                     trainer.Progress = p => rate = p.TokensPerSecond;
                     trainer.Run();

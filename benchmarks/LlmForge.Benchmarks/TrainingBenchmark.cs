@@ -41,7 +41,7 @@ static class TrainingBenchmark
         using var model = new GptModel(config);
         model.train();
         using var optimizer = AdamW.For(model, lr: 1e-4);
-        var trainingStep = new TrainingStep<TokenBatch>(model, optimizer, Trainer.NextTokenLoss, gradClip: 1.0);
+        var trainingStep = new TrainingStep<TokenBatch>(model, optimizer, Pretraining.NextTokenLoss, gradClip: 1.0);
         var random = new SplitMix64(9);
         var resident = new SortedDictionary<int, double>();
         for (int step = 1; step <= 1000; step++)

@@ -14,7 +14,7 @@ public sealed class MixedPrecisionTests() : ScratchDirectory("llmforge-bf16")
     /// A small model (2 layers, 64 wide) with a 1,024-token BPE trained on tinyshakespeare: with GPT-2's
     /// 50,257-token head, bf16's slow products on this CPU would make 200 steps take minutes.
     /// </summary>
-    TrainerOptions Run(string precision, long steps = 200)
+    PretrainingOptions Run(string precision, long steps = 200)
     {
         string tokenizer = Path.Combine(_dir, "tokenizer"), config = Path.Combine(_dir, "config.json");
         if (!Directory.Exists(tokenizer))
@@ -22,7 +22,7 @@ public sealed class MixedPrecisionTests() : ScratchDirectory("llmforge-bf16")
         File.WriteAllText(config, """
             {"vocab_size": 1024, "context_length": 32, "emb_dim": 64, "n_heads": 4, "n_layers": 2, "drop_rate": 0.0, "qkv_bias": false}
             """);
-        return new TrainerOptions
+        return new PretrainingOptions
         {
             Data = Shakespeare,
             Tokenizer = tokenizer,
@@ -50,7 +50,7 @@ public sealed class MixedPrecisionTests() : ScratchDirectory("llmforge-bf16")
     {
         string fp32 = Path.Combine(_dir, "fp32"), bf16 = Path.Combine(_dir, "bf16");
         foreach (var (precision, run) in new[] { ("fp32", fp32), ("bf16", bf16) })
-            using (var trainer = Trainer.Start(Run(precision), run, overwrite: false))
+            using (var trainer = Pretraining.Start(Run(precision), run, overwrite: false))
                 Assert.Equal(TrainingOutcome.Completed, trainer.Run());
 
         double start = ValLossAt(fp32, 0), a = ValLossAt(fp32, 200), b = ValLossAt(bf16, 200);
@@ -64,16 +64,16 @@ public sealed class MixedPrecisionTests() : ScratchDirectory("llmforge-bf16")
     public void CheckpointsHoldFp32MasterWeightsAndResumeExactly()
     {
         string whole = Path.Combine(_dir, "whole"), parts = Path.Combine(_dir, "parts");
-        using (var trainer = Trainer.Start(Run("bf16", steps: 100), whole, overwrite: false))
+        using (var trainer = Pretraining.Start(Run("bf16", steps: 100), whole, overwrite: false))
             trainer.Run();
-        using (var trainer = Trainer.Start(Run("bf16", steps: 100), parts, overwrite: false))
+        using (var trainer = Pretraining.Start(Run("bf16", steps: 100), parts, overwrite: false))
         {
             using var stop = new CancellationTokenSource();
             trainer.Progress = p => { if (p.Step == 50) stop.Cancel(); };
             Assert.Equal(TrainingOutcome.Interrupted, trainer.Run(stop.Token));
-            Assert.All(trainer.Model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+            Assert.All(trainer.Model.Module.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
         }
-        using (var resumed = Trainer.Resume(parts))
+        using (var resumed = Pretraining.Resume(parts))
             Assert.Equal(TrainingOutcome.Completed, resumed.Run());
 
         foreach (var key in new[] { "train_loss", "val_loss" })

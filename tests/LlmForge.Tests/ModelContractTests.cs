@@ -112,7 +112,7 @@ public sealed class ModelContractTests
         var frozen = model.trf_blocks[0].norm1.scale;
         frozen.requires_grad = false;
         var before = frozen.detach().clone();
-        var step = new TrainingStep<TokenBatch>(model, optimizer, Trainer.NextTokenLoss);
+        var step = new TrainingStep<TokenBatch>(model, optimizer, Pretraining.NextTokenLoss);
         var ids = Examples()[0].Ids;
         var batch = new TokenBatch(ids[..8], ids[1..9], 1, 8);
         step.Run([batch], 1e-2, dropoutSeed: 1);
@@ -164,7 +164,7 @@ public sealed class ModelContractTests
         var before = Snapshot(model);
         using var optimizer = AdamW.For(model, lr: 1e-2, weightDecay: 0);
         Assert.Equal(4 * 2 * 2 * Tiny.EmbDim, optimizer.TrainableCount);
-        var step = new TrainingStep<TokenBatch>(model, optimizer, Trainer.NextTokenLoss);
+        var step = new TrainingStep<TokenBatch>(model, optimizer, Pretraining.NextTokenLoss);
         var ids = Examples()[0].Ids;
         var batch = new TokenBatch(ids[..15], ids[1..16], 1, 15);
         double first = step.Run([batch], 1e-2, 1).Loss, last = first;
@@ -179,14 +179,14 @@ public sealed class ModelContractTests
     public void TheSharedStepThatBenchTrainTimesReproducesPretrainingsReferenceTrajectory()
     {
         // bench train (TrainStepBenchmark) and the pretraining Trainer both run TrainingStep with
-        // Trainer.NextTokenLoss: here it is driven by hand over the fixture run's batches.
+        // Pretraining.NextTokenLoss: here it is driven by hand over the fixture run's batches.
         using var loaded = Interop.ModelLoader.Load(FixtureModel.BookPth, FixtureModel.BookConfig);
         var model = loaded.Model;
         model.train();
         int[] ids = Text.TokenizerLoader.Gpt2Default.Encode(File.ReadAllText(TestPaths.Verdict));
         var loader = new DataLoader(new GptDataset(ids, 32, 32), 2, shuffle: false, dropLast: true);
         using var optimizer = AdamW.For(model, lr: 4e-4, weightDecay: 0.1);
-        var step = new TrainingStep<TokenBatch>(model, optimizer, Trainer.NextTokenLoss);
+        var step = new TrainingStep<TokenBatch>(model, optimizer, Pretraining.NextTokenLoss);
         double[] expected = FixtureModel.Doubles("train_ctx32_b2_lr4e-4_wd0.1");
         var batches = loader.Batches(0).Take(expected.Length).ToList();
         for (int i = 0; i < expected.Length; i++)

@@ -230,8 +230,8 @@ public sealed class RunDirectoryTests() : ScratchDirectory("llmforge-rundir")
     [Fact]
     public void TheLibraryRefusesOptionsThatAreNotFiniteNumbers()
     {
-        // The command line refuses these while parsing; a program building TrainerOptions meets this check.
-        var options = new TrainerOptions { Data = TestPaths.Verdict, Lr = double.PositiveInfinity };
+        // The command line refuses these while parsing; a program building PretrainingOptions meets this check.
+        var options = new PretrainingOptions { Data = TestPaths.Verdict, Lr = double.PositiveInfinity };
         Assert.Contains("--lr must be a finite number", Assert.Throws<BadInputException>(() => options.Validated()).Message);
         options = options with { Lr = 1e-3, GradClip = double.NaN };
         Assert.Contains("--grad-clip must be a finite number", Assert.Throws<BadInputException>(() => options.Validated()).Message);
@@ -314,7 +314,7 @@ public sealed class RunDirectoryTests() : ScratchDirectory("llmforge-rundir")
             Assert.True(first.ExitCode == 0, first.StandardError.ReadToEnd());
         }
         string run = Path.Combine(home, "runs", "rel");
-        var options = RunFiles.ReadOptions(run)!;
+        var options = RunFiles.ReadOptions<PretrainingOptions>(run)!;
         Assert.Equal(Path.Combine(home, "data.txt"), options.Data);
         Assert.Equal(Path.Combine(home, "tiny.json"), options.ConfigPath);
         // Resumed from elsewhere (a completed run resumes to "done" without steps).

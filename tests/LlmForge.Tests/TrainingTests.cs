@@ -11,7 +11,7 @@ namespace LlmForge.Tests;
 public sealed class TrainingTests() : ScratchDirectory("llmforge-train")
 {
     /// <summary>The fixtures README's run: the book model from model_book.pth, windows of 32, batches of 2 in order, no split.</summary>
-    static TrainerOptions FixtureRun(double lr, double? clip) => new()
+    static PretrainingOptions FixtureRun(double lr, double? clip) => new()
     {
         Data = TestPaths.Verdict,
         Init = FixtureModel.BookPth,
@@ -41,7 +41,7 @@ public sealed class TrainingTests() : ScratchDirectory("llmforge-train")
     public void TrainingLossesMatchTheReferenceTrajectory(double lr, double? clip, string fixture)
     {
         string run = Path.Combine(_dir, fixture);
-        using (var trainer = Trainer.Start(FixtureRun(lr, clip), run, overwrite: false))
+        using (var trainer = Pretraining.Start(FixtureRun(lr, clip), run, overwrite: false))
             Assert.Equal(TrainingOutcome.Completed, trainer.Run());
         double[] expected = FixtureModel.Doubles(fixture);
         double[] got = TrainLosses(run);
@@ -111,7 +111,7 @@ public sealed class TrainingTests() : ScratchDirectory("llmforge-train")
     }
 
     /// <summary>A run with everything that carries state: shuffling, dropout, accumulation, warmup, cosine, clipping.</summary>
-    static TrainerOptions StatefulRun() => new()
+    static PretrainingOptions StatefulRun() => new()
     {
         Data = TestPaths.Verdict,
         ConfigPath = TestPaths.TinyConfig,
@@ -135,10 +135,10 @@ public sealed class TrainingTests() : ScratchDirectory("llmforge-train")
     public void AnInterruptedRunResumesToTheSameLosses()
     {
         string whole = Path.Combine(_dir, "whole"), parts = Path.Combine(_dir, "parts");
-        using (var trainer = Trainer.Start(StatefulRun(), whole, overwrite: false))
+        using (var trainer = Pretraining.Start(StatefulRun(), whole, overwrite: false))
             Assert.Equal(TrainingOutcome.Completed, trainer.Run());
 
-        using (var trainer = Trainer.Start(StatefulRun(), parts, overwrite: false))
+        using (var trainer = Pretraining.Start(StatefulRun(), parts, overwrite: false))
         {
             using var stop = new CancellationTokenSource();
             trainer.Progress = p => { if (p.Step == 5) stop.Cancel(); };
@@ -146,7 +146,7 @@ public sealed class TrainingTests() : ScratchDirectory("llmforge-train")
             Assert.Equal(5, trainer.Step);
         }
         Assert.EndsWith("step-000005", Checkpoint.Latest(parts));
-        using (var resumed = Trainer.Resume(parts))
+        using (var resumed = Pretraining.Resume(parts))
         {
             Assert.Equal(5, resumed.Step);
             Assert.Equal(TrainingOutcome.Completed, resumed.Run());
@@ -166,7 +166,7 @@ public sealed class TrainingTests() : ScratchDirectory("llmforge-train")
     public void MetricsHoldOneObjectPerStepWithEvaluationsInline()
     {
         string run = Path.Combine(_dir, "metrics");
-        using (var trainer = Trainer.Start(StatefulRun(), run, overwrite: false))
+        using (var trainer = Pretraining.Start(StatefulRun(), run, overwrite: false))
             trainer.Run();
         var metrics = Metrics(run);
         Assert.Equal(Enumerable.Range(0, 13).Select(i => (long)i), metrics.Select(m => m["step"]!.GetValue<long>()));

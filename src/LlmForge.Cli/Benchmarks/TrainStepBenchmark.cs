@@ -37,7 +37,7 @@ public static class TrainStepBenchmark
         using var optimizer = AdamW.For(model, lr: 1e-4, weightDecay: 0.1);
         using var mixed = mixedPrecision ? new MixedPrecision(model) : null;
         // The very step pretraining takes (Trainer's), with its next-token loss.
-        var trainingStep = new TrainingStep<TokenBatch>(model, optimizer, Trainer.NextTokenLoss, mixed);
+        var trainingStep = new TrainingStep<TokenBatch>(model, optimizer, Pretraining.NextTokenLoss, mixed);
         var random = new SplitMix64(7);
         long[] Tokens() => Enumerable.Range(0, batchSize * contextLength).Select(_ => (long)random.NextInt(config.VocabSize)).ToArray();
 

@@ -35,7 +35,7 @@ static class ModelOptions
     public static Option<string> TrainingDType() =>
         DType("fp32 (default), or bf16: mixed precision, with bf16 compute and fp32 master weights and optimiser state");
 
-    /// <summary>"fp32" or "bf16" (a <see cref="LlmForge.Training.TrainerOptions.Precision"/>); fp16 is refused.</summary>
+    /// <summary>"fp32" or "bf16" (a <see cref="LlmForge.Training.PretrainingOptions.Precision"/>); fp16 is refused.</summary>
     public static string ParseTrainingPrecision(string? name) => ParseDType(name) switch
     {
         TorchSharp.torch.ScalarType.BFloat16 => "bf16",

@@ -5,7 +5,7 @@ namespace LlmForge.Data;
 /// a batch size, an optional shuffle whose order is fixed by the seed and the epoch, and dropping
 /// of the last partial batch.
 /// </summary>
-public sealed class DataLoader
+public sealed class DataLoader : Training.IBatchSource<TokenBatch>
 {
     readonly bool _shuffle, _dropLast;
     readonly ulong _seed;

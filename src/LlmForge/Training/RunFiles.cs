@@ -28,13 +28,13 @@ public static class RunFiles
     }
 
     /// <summary>The options a run was started with (<c>options.json</c>), or null when it has none.</summary>
-    public static TrainerOptions? ReadOptions(string runDir)
+    public static TOptions? ReadOptions<TOptions>(string runDir) where TOptions : TrainingOptions
     {
         string path = Path.Combine(runDir, Options);
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonSerializer.Deserialize<TrainerOptions>(File.ReadAllText(path), TrainerOptions.Json) ?? throw new JsonException("empty");
+            return JsonSerializer.Deserialize<TOptions>(File.ReadAllText(path), TrainingOptions.Json) ?? throw new JsonException("empty");
         }
         catch (JsonException e)
         {
