@@ -12,10 +12,11 @@ public sealed record GenerationSpeedResult(double TokensPerSecond, double Tokens
 public static class GenerationSpeedBenchmark
 {
     /// <param name="progress">told (phase, tokens done, tokens in the phase) as each token comes: the runs take minutes on large models.</param>
-    public static GenerationSpeedResult Run(GptConfig config, int promptTokens, int newTokens, Action<string, int, int>? progress = null)
+    public static GenerationSpeedResult Run(GptConfig config, int promptTokens, int newTokens, Action<string, int, int>? progress = null, string device = "cpu")
     {
         manual_seed(123);
         using var model = new GptModel(config);
+        ComputeDevice.MoveTo(model, device);
         model.eval();
         int[] prompt = Enumerable.Range(1000, promptTokens).Select(i => i % config.VocabSize).ToArray();
         int Count(string phase, GenerationOptions options)

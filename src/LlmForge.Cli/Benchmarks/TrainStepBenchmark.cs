@@ -21,7 +21,7 @@ public static class TrainStepBenchmark
 {
     /// <param name="progress">told (step done, all steps) after each step, warm-up included.</param>
     public static TrainStepResult Run(GptConfig config, int batchSize, int contextLength, int steps = 10, int warmups = 2, bool mixedPrecision = false,
-        Action<int, int>? progress = null)
+        Action<int, int>? progress = null, string device = "cpu")
     {
         if (contextLength > config.ContextLength)
             throw new BadInputException($"--context-length {contextLength} is longer than the model's context of {config.ContextLength}");
@@ -33,10 +33,11 @@ public static class TrainStepBenchmark
         double matmul = Timing.MatmulGflops();
         manual_seed(123);
         using var model = new GptModel(config with { DropRate = 0 });
+        ComputeDevice.MoveTo(model, device);
         model.train();
         using var optimizer = AdamW.For(model, lr: 1e-4, weightDecay: 0.1);
         using var mixed = mixedPrecision ? new MixedPrecision(model) : null;
-        // The very step pretraining takes (Trainer's), with its next-token loss.
+        // The very step every trainer takes, with pretraining's next-token loss.
         var trainingStep = new TrainingStep<TokenBatch>(model, optimizer, Pretraining.NextTokenLoss, mixed);
         var random = new SplitMix64(7);
         long[] Tokens() => Enumerable.Range(0, batchSize * contextLength).Select(_ => (long)random.NextInt(config.VocabSize)).ToArray();

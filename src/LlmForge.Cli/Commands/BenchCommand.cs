@@ -10,8 +10,6 @@ static class BenchCommand
 {
     public static Command Create() => new("bench", "Measure training, generation and tokenizer speed here.") { Train(), Generate(), Tokenize() };
 
-    static GptConfig ConfigFrom(string? preset, string? config) =>
-        config != null ? GptConfig.Load(config) : GptConfig.Preset(preset ?? "gpt2-small");
 
     /// <summary>Figures from a Debug build mislead (no JIT optimisation): said beside them, once they are measured.</summary>
     static void WarnIfDebugBuild()
@@ -22,24 +20,26 @@ static class BenchCommand
 
     static Command Train()
     {
-        var preset = new Option<string>("--preset") { Description = "model size (default gpt2-small)" };
-        var config = new Option<string>("--config") { Description = "a model config JSON instead of a preset" };
-        var batchSize = TextOptions.PositiveInt("--batch-size", "windows per step (default 4)", 4);
+        // The model, batch, precision and device options are pretraining's own (random weights only).
+        var shared = new TrainingOptionSet(new Training.PretrainingOptions { BatchSize = 4 }, "");
+        var (preset, config, batchSize, dtype, device) = (shared.Preset, shared.Config, shared.BatchSize, shared.DType, shared.Device);
+        batchSize.Description = "windows per step (default 4)";
         var contextLength = TextOptions.PositiveInt("--context-length", "tokens per window (default 64)", 64);
         var steps = TextOptions.PositiveInt("--steps", "timed steps after 2 warm-up steps (default 10)", 10);
-        var dtype = ModelOptions.TrainingDType();
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("train", "Time training steps (forward, backward, AdamW) on random tokens.") { preset, config, batchSize, contextLength, steps, dtype, threads, json };
+        var command = new Command("train", "Time training steps (forward, backward, AdamW) on random tokens.") { preset, config, batchSize, contextLength, steps, dtype, device, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             bool mixed = ModelOptions.ParseTrainingPrecision(parse.GetValue(dtype)) == "bf16";
-            var chosen = ConfigFrom(parse.GetValue(preset), parse.GetValue(config));
+            string onDevice = ComputeDevice.Resolve(parse.GetValue(device));
+            if (parse.GetValue(batchSize) < 1) throw new BadInputException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}");
+            var chosen = Training.ModelChoice.RandomConfig(parse.GetValue(preset), parse.GetValue(config));
             if (mixed) ModelOptions.WarnIfBf16IsEmulated();
             var progress = new CountProgress();
             var r = TrainStepBenchmark.Run(chosen, parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: mixed,
-                progress: (done, total) => progress.Show("bench train", done, total, "steps (2 warm-up)"));
+                progress: (done, total) => progress.Show("bench train", done, total, "steps (2 warm-up)"), device: onDevice);
             WarnIfDebugBuild();
             if (parse.GetValue(json))
             {
@@ -73,20 +73,21 @@ static class BenchCommand
 
     static Command Generate()
     {
-        var preset = new Option<string>("--preset") { Description = "model size (default gpt2-small)" };
-        var config = new Option<string>("--config") { Description = "a model config JSON instead of a preset" };
+        var shared = new TrainingOptionSet(new Training.PretrainingOptions(), "");
+        var (preset, config, device) = (shared.Preset, shared.Config, shared.Device);
         var promptTokens = TextOptions.PositiveInt("--prompt-tokens", "prompt length (default 10)", 10);
         var newTokens = TextOptions.PositiveInt("--new-tokens", "tokens to generate (default 200)", 200);
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("generate", "Greedy generation speed with and without the KV cache (random weights).") { preset, config, promptTokens, newTokens, threads, json };
+        var command = new Command("generate", "Greedy generation speed with and without the KV cache (random weights).") { preset, config, promptTokens, newTokens, device, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
-            var chosen = ConfigFrom(parse.GetValue(preset), parse.GetValue(config));
+            string onDevice = ComputeDevice.Resolve(parse.GetValue(device));
+            var chosen = Training.ModelChoice.RandomConfig(parse.GetValue(preset), parse.GetValue(config));
             var progress = new CountProgress();
             var r = GenerationSpeedBenchmark.Run(chosen, parse.GetValue(promptTokens), parse.GetValue(newTokens),
-                (phase, done, total) => progress.Show($"bench generate, {phase}", done, total, "tokens"));
+                (phase, done, total) => progress.Show($"bench generate, {phase}", done, total, "tokens"), onDevice);
             WarnIfDebugBuild();
             if (parse.GetValue(json))
                 Cli.WriteJson(new { tokens_per_second = r.TokensPerSecond, tokens_per_second_no_cache = r.TokensPerSecondNoCache, speedup = r.Speedup, build = BuildKind.Name });

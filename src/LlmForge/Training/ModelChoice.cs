@@ -19,6 +19,13 @@ public static class ModelChoice
             throw new BadInputException($"give one of --preset, --config and {options.InitOption} (with {options.InitOption}, --config describes the weights)");
     }
 
+    /// <summary>The config of random weights: <c>--config</c>, or a preset (gpt2-small when neither is given).</summary>
+    public static GptConfig RandomConfig(string? preset, string? configPath)
+    {
+        if (preset != null && configPath != null) throw new BadInputException("give one of --preset and --config");
+        return configPath != null ? GptConfig.Load(configPath) : GptConfig.Preset(preset ?? "gpt2-small");
+    }
+
     /// <summary>
     /// The model and the tokenizer it reads. Random weights take <paramref name="tokenizer"/>'s vocabulary
     /// (GPT-2's when null); loaded weights bring their own tokenizer unless one is given, and must
@@ -37,7 +44,7 @@ public static class ModelChoice
         else
         {
             tokenizer ??= TokenizerLoader.Gpt2Default;
-            var config = options.ConfigPath != null ? GptConfig.Load(options.ConfigPath) : GptConfig.Preset(options.Preset ?? "gpt2-small");
+            var config = RandomConfig(options.Preset, options.ConfigPath);
             // With a preset, the context length also sets the model's context (the book's run uses 256).
             if (options.ConfigPath == null && contextLength is int context) config = config with { ContextLength = context };
             if (options.Dropout is double rate) config = config with { DropRate = rate };
