@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using LlmForge.Data;
+using LlmForge.Interop;
 using LlmForge.Model;
 using LlmForge.Text;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ public static class Pretraining
 {
     /// <summary>Sets up a new pretraining run in <paramref name="runDir"/> (see <see cref="TrainingRun.Start{TBatch}"/>).</summary>
     public static Trainer<TokenBatch> Start(PretrainingOptions options, string runDir, bool overwrite) =>
-        TrainingRun.Start(options, runDir, overwrite, (o, _) => Build((PretrainingOptions)o, runDir, checkpointModel: null));
+        TrainingRun.Start(options, runDir, overwrite, (o, _) => Build((PretrainingOptions)o, runDir, checkpoint: null));
 
     /// <summary>Continues the pretraining run in <paramref name="runDir"/> from its newest checkpoint.</summary>
     public static Trainer<TokenBatch> Resume(string runDir) =>
@@ -25,8 +26,9 @@ public static class Pretraining
     public static (Tensor Loss, long Count) NextTokenLoss(ILanguageModel model, TokenBatch batch) =>
         (Loss.CalcLossBatch(model, batch.InputTensor(model.Device), batch.TargetTensor(model.Device)), batch.Inputs.Length);
 
-    static Trainer<TokenBatch> Build(PretrainingOptions options, string runDir, ILanguageModel? checkpointModel)
+    static Trainer<TokenBatch> Build(PretrainingOptions options, string runDir, LoadedModel? checkpoint)
     {
+        ILanguageModel? checkpointModel = checkpoint?.Model;
         try
         {
             if (checkpointModel != null) TrainingRun.RequireInputs(runDir, [("--data", options.Data), ("--tokenizer", options.Tokenizer)]);

@@ -11,8 +11,8 @@ namespace LlmForge.Training;
 /// continues from its newest checkpoint with its own options, the weights, the optimiser state and
 /// the counters; one process at a time holds the run's lock. A trainer's own part (its data, its
 /// model, its evaluator) comes in as <c>build</c>: given the options and, when resuming, the
-/// checkpoint's model (null for a new run, which builds its own), it returns the trainer, and
-/// disposes the model it was given when it fails.
+/// checkpoint's model with its tokenizer (null for a new run, which builds its own), it returns the
+/// trainer, and disposes the model it was given when it fails.
 /// </summary>
 public static class TrainingRun
 {
@@ -21,10 +21,10 @@ public static class TrainingRun
     /// directory is created or touched.
     /// </summary>
     public static Trainer<TBatch> Start<TBatch>(TrainingOptions options, string runDir, bool overwrite,
-        Func<TrainingOptions, ILanguageModel?, Trainer<TBatch>> build) => Start(options, runDir, overwrite, build, held: null);
+        Func<TrainingOptions, LoadedModel?, Trainer<TBatch>> build) => Start(options, runDir, overwrite, build, held: null);
 
     static Trainer<TBatch> Start<TBatch>(TrainingOptions options, string runDir, bool overwrite,
-        Func<TrainingOptions, ILanguageModel?, Trainer<TBatch>> build, RunLock? held)
+        Func<TrainingOptions, LoadedModel?, Trainer<TBatch>> build, RunLock? held)
     {
         bool existed = Directory.Exists(runDir);
         Trainer<TBatch> trainer;
@@ -80,13 +80,13 @@ public static class TrainingRun
 
     /// <summary>Continues the run in <paramref name="runDir"/> from its newest checkpoint.</summary>
     /// <remarks>A run stopped before its first checkpoint starts again from step 0 with its saved options.</remarks>
-    public static Trainer<TBatch> Resume<TOptions, TBatch>(string runDir, Func<TOptions, ILanguageModel?, Trainer<TBatch>> build)
+    public static Trainer<TBatch> Resume<TOptions, TBatch>(string runDir, Func<TOptions, LoadedModel?, Trainer<TBatch>> build)
         where TOptions : TrainingOptions
     {
         if (!Directory.Exists(runDir)) throw new BadInputException($"{runDir}: no such run directory");
         if (!Directory.Exists(Checkpoint.CheckpointsDir(runDir)) && !File.Exists(Path.Combine(runDir, RunFiles.Options)))
             throw new BadInputException($"{runDir}: not a training run (no checkpoints/ or {RunFiles.Options})");
-        Trainer<TBatch> Build(TrainingOptions options, ILanguageModel? model) =>
+        Trainer<TBatch> Build(TrainingOptions options, LoadedModel? model) =>
             options is TOptions own ? build(own, model) : throw new BadInputException($"{runDir}: the run was made by another kind of training");
         var runLock = RunLock.Acquire(runDir);
         try
@@ -109,7 +109,7 @@ public static class TrainingRun
         }
     }
 
-    static Trainer<TBatch> ResumeFromCheckpoint<TOptions, TBatch>(string runDir, Func<TOptions, ILanguageModel?, Trainer<TBatch>> build)
+    static Trainer<TBatch> ResumeFromCheckpoint<TOptions, TBatch>(string runDir, Func<TOptions, LoadedModel?, Trainer<TBatch>> build)
         where TOptions : TrainingOptions
     {
         RunFiles.RemoveStaleTemporaries(runDir);
@@ -139,13 +139,13 @@ public static class TrainingRun
         long tokensSeen = Field("tokens_seen", 0, long.MaxValue);
         double elapsedBefore = state["elapsed_s"] is JsonValue elapsed && elapsed.TryGetValue(out double seconds) && double.IsFinite(seconds) && seconds >= 0 ? seconds : 0;
 
-        var model = ModelLoader.Load(checkpoint).Model;
-        if (options.Dropout is double rate && rate != model.Config.DropRate)
+        var loaded = ModelLoader.Load(checkpoint);
+        if (options.Dropout is double rate && rate != loaded.Config.DropRate)
         {
-            model.Dispose();
-            throw new BadInputException($"{checkpoint}: its config has drop_rate {model.Config.DropRate}, the run's options {rate}");
+            loaded.Dispose();
+            throw new BadInputException($"{checkpoint}: its config has drop_rate {loaded.Config.DropRate}, the run's options {rate}");
         }
-        var trainer = build(options, model);
+        var trainer = build(options, loaded);
         try
         {
             if (trainer.TotalSteps != totalSteps)
