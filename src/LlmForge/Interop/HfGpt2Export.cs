@@ -13,7 +13,8 @@ namespace LlmForge.Interop;
 /// <c>generation_config.json</c> and the model's tokenizer (<see cref="HfTokenizerFiles"/>), so that
 /// <c>transformers</c>, vLLM or llama.cpp's converter can take a model trained here. An output head
 /// equal to the token embedding is left out (tied, as in OpenAI's files); a separate one is written
-/// as <c>lm_head.weight</c> with <c>tie_word_embeddings: false</c>.
+/// as <c>lm_head.weight</c> with <c>tie_word_embeddings: false</c>. LoRA adapters are merged into the
+/// weights they adapt (<see cref="LoRA.Merge"/>); a classifier's head has no place in the layout and is refused.
 /// </summary>
 /// <remarks>
 /// The files are written into a temporary directory beside the output (<see cref="ExportTemporary"/>,
@@ -51,6 +52,7 @@ public static class HfGpt2Export
         OutputDirectory.RequireReplaceable(outDir, Kind, "--out", inputs ?? []);
     }
 
+    /// <param name="model">the model to write; its LoRA adapters, if any, are merged into it here (in place).</param>
     /// <param name="tokenizer">the model's tokenizer, written beside it; GPT-2's when null.</param>
     /// <param name="inputs">the command's inputs (option, path), which <paramref name="overwrite"/> never deletes.</param>
     public static void Export(GptModel model, string outDir, ScalarType dtype = ScalarType.Float32, bool overwrite = false,
@@ -64,7 +66,15 @@ public static class HfGpt2Export
         if (bpe.VocabSize > config.VocabSize)
             throw new BadInputException($"tokenizer {bpe.Name} has {bpe.VocabSize} tokens but the model's vocab_size is {config.VocabSize}; the export would not load");
         var inputList = (inputs ?? []).ToList();
+        if (!model.HasVocabularyHead)
+        {
+            string name = inputList.FirstOrDefault(i => i.Option == "--model").Path is { } path ? $"--model {path}" : "the model";
+            string labels = model.Labels is { } l ? $": {string.Join(", ", l)}" : "";
+            throw new BadInputException($"{name}: is a classifier ({model.OutputSize} classes{labels}); the Hugging Face GPT-2 layout holds only a language model's vocabulary head, so it cannot be exported");
+        }
         CheckOutput(outDir, overwrite, inputList);
+        // The layout has no adapters: W + (alpha / rank)·(A·B)ᵀ computes the same.
+        LoRA.Merge(model);
 
         string parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir)))
             ?? throw new BadInputException($"--out {outDir}: the root directory cannot be an export");

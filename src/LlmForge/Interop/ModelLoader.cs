@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using LlmForge.Model;
 using LlmForge.Text;
 using TorchSharp;
@@ -8,6 +10,9 @@ namespace LlmForge.Interop;
 /// <summary>A model ready to use: the network, its config, its tokenizer, and where it came from.</summary>
 public sealed record LoadedModel(GptModel Model, GptConfig Config, ITokenizer Tokenizer, string Source, string Layout) : IDisposable
 {
+    /// <summary>A classifier's class names in class-index order; null for a language model (or a class head saved without names).</summary>
+    public IReadOnlyList<string>? Labels => Model.Labels;
+
     public void Dispose() => Model.Dispose();
 }
 
@@ -17,6 +22,12 @@ public sealed record LoadedModel(GptModel Model, GptConfig Config, ITokenizer To
 /// <c>.pth</c> state dict (book or Hugging Face names; config from <c>--config</c>, a JSON file beside
 /// it, or inferred from the shapes).
 /// </summary>
+/// <remarks>
+/// A replaced output head (a classifier's) comes from the config's <c>output_head</c> (size, bias, label
+/// names), or else from a book-named file's own <c>out_head.weight</c> when it is not vocabulary-wide
+/// (the book's <c>torch.save</c> of a classifier). A config's <c>lora</c> (rank, alpha) wraps the layers
+/// whose adapters the file holds before the weights are read, so a LoRA checkpoint loads as it was saved.
+/// </remarks>
 public static class ModelLoader
 {
     /// <param name="spec">the model, as the <c>--model</c> option takes it.</param>
@@ -52,11 +63,18 @@ public static class ModelLoader
         var config = configPath != null ? GptConfig.Load(configPath) : ConfigInference.Infer(source, layout);
         // Before the weights: a bad tokenizer fails fast and leaves no half-built model behind.
         var tokenizer = TokenizerOf(configPath);
-        var head = configPath != null ? ArchitectureOf(configPath) : null;
+        var extras = configPath != null ? ExtrasOf(configPath) : new ConfigExtras(null, null);
+        var head = extras.Head ?? HeadInFile(source, layout, config);
         var model = new GptModel(config);
         try
         {
-            if (head is var (size, bias)) model.ReplaceOutputHead(TorchSharp.torch.nn.Linear(config.EmbDim, size, hasBias: bias));
+            if (head is var (size, bias, labels)) model.ReplaceOutputHead(TorchSharp.torch.nn.Linear(config.EmbDim, size, hasBias: bias), labels);
+            if (extras.LoRA is var (rank, alpha))
+            {
+                // Only the layers whose adapters the file holds: the weight loader then names anything missing.
+                if (LoRA.Apply(model, rank, alpha, path => source.Names.Contains(path + ".lora.A")) == 0)
+                    throw new BadInputException($"{configPath}: 'lora' is set but {weights} holds no adapters (no '*.lora.A' tensors)");
+            }
             WeightLoader.Load(model, source, layout);
         }
         catch
@@ -69,22 +87,68 @@ public static class ModelLoader
         return new LoadedModel(model, config, tokenizer, weights, layout.Name);
     }
 
+    /// <summary>A config's keys beyond the hyperparameters: a replaced output head, and LoRA adapters.</summary>
+    sealed record ConfigExtras((int Size, bool Bias, string[]? Labels)? Head, (int Rank, double Alpha)? LoRA);
+
     /// <summary>
     /// The loader dispatches on <c>config.json</c>'s <c>architecture</c>: <c>gpt2</c>, or none (checkpoints written
     /// before the key existed, and Hugging Face GPT-2 configs), is the only family yet. Returns a replaced
-    /// output head's size and bias (<c>output_head</c>), or null for the vocabulary head.
+    /// output head's size, bias and labels (<c>output_head</c>; labels are optional, checkpoints written
+    /// before them have none), and the adapters' rank and alpha (<c>lora</c>).
     /// </summary>
-    static (int Size, bool Bias)? ArchitectureOf(string configPath)
+    static ConfigExtras ExtrasOf(string configPath)
     {
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath)) as System.Text.Json.Nodes.JsonObject;
-        if (json?["architecture"] is System.Text.Json.Nodes.JsonNode architecture
-            && (architecture.GetValueKind() != System.Text.Json.JsonValueKind.String || architecture.GetValue<string>() != "gpt2"))
+        var json = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject;
+        if (json?["architecture"] is JsonNode architecture
+            && (architecture.GetValueKind() != JsonValueKind.String || architecture.GetValue<string>() != "gpt2"))
             throw new BadInputException($"{configPath}: architecture {architecture.ToJsonString()} is not one this version of LlmForge builds (gpt2)");
-        if (json?["output_head"] is not System.Text.Json.Nodes.JsonObject head) return null;
-        if (head["size"] is not System.Text.Json.Nodes.JsonValue size || !size.TryGetValue(out int outputs) || outputs < 1
-            || head["bias"] is not System.Text.Json.Nodes.JsonValue bias || !bias.TryGetValue(out bool hasBias))
-            throw new BadInputException($"{configPath}: 'output_head' must be {{\"size\": a positive integer, \"bias\": true or false}}");
-        return (outputs, hasBias);
+        return new ConfigExtras(HeadOf(json, configPath), LoRAOf(json, configPath));
+    }
+
+    static (int Size, bool Bias, string[]? Labels)? HeadOf(JsonObject? json, string configPath)
+    {
+        if (json?["output_head"] is not JsonNode node) return null;
+        const string expected = "{\"size\": a positive integer, \"bias\": true or false, \"labels\": [one distinct string per output] (optional)}";
+        if (node is not JsonObject head
+            || head["size"] is not JsonValue size || size.GetValueKind() != JsonValueKind.Number || !size.TryGetValue(out int outputs) || outputs < 1
+            || head["bias"] is not JsonValue bias || !bias.TryGetValue(out bool hasBias))
+            throw new BadInputException($"{configPath}: 'output_head' must be {expected}");
+        if (head["labels"] is not JsonNode labelsNode) return (outputs, hasBias, null);
+        if (labelsNode is not JsonArray array || array.Any(l => l is not JsonValue v || v.GetValueKind() != JsonValueKind.String))
+            throw new BadInputException($"{configPath}: 'output_head' 'labels' must be an array of strings");
+        string[] labels = array.Select(l => l!.GetValue<string>()).ToArray();
+        if (labels.Length != outputs)
+            throw new BadInputException($"{configPath}: 'output_head' has {labels.Length} labels for a head of size {outputs}; expected one per output");
+        if (labels.GroupBy(l => l, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new BadInputException($"{configPath}: 'output_head' names the label {JsonSerializer.Serialize(twice.Key)} more than once; labels must be distinct");
+        return (outputs, hasBias, labels);
+    }
+
+    static (int Rank, double Alpha)? LoRAOf(JsonObject? json, string configPath)
+    {
+        if (json?["lora"] is not JsonNode node) return null;
+        if (node is not JsonObject lora
+            || lora["rank"] is not JsonValue rank || rank.GetValueKind() != JsonValueKind.Number || !rank.TryGetValue(out int r) || r < 1
+            || lora["alpha"] is not JsonValue alpha || alpha.GetValueKind() != JsonValueKind.Number || !alpha.TryGetValue(out double a) || !double.IsFinite(a))
+            throw new BadInputException($"{configPath}: 'lora' must be {{\"rank\": a positive integer, \"alpha\": a number}}");
+        return (r, a);
+    }
+
+    /// <summary>
+    /// The head a book-named file carries when it is not vocabulary-wide: a classifier saved by the book's
+    /// <c>torch.save(model.state_dict())</c> (<c>out_head.weight [classes, emb_dim]</c>, <c>out_head.bias</c>).
+    /// Hugging Face's layout has no head of its own to read (it is tied to the embedding, or <c>lm_head</c>).
+    /// </summary>
+    static (int Size, bool Bias, string[]? Labels)? HeadInFile(IWeightSource source, WeightLayout layout, GptConfig config)
+    {
+        if (layout is not WeightLayout.Book) return null;
+        // Inside a LoRA wrapper the head's own weight is out_head.linear.weight.
+        string prefix = source.Names.Contains("out_head.linear.weight") ? "out_head.linear." : "out_head.";
+        if (!source.Names.Contains(prefix + "weight")) return null;
+        long[] shape = source.Shape(prefix + "weight");
+        // Anything else is left to the weight loader, which names the tensor and both shapes.
+        if (shape.Length != 2 || shape[1] != config.EmbDim || shape[0] == config.VocabSize || shape[0] is < 1 or > int.MaxValue) return null;
+        return ((int)shape[0], source.Names.Contains(prefix + "bias"), null);
     }
 
     /// <summary>The tokenizer a config names (<c>"tokenizer"</c>: <c>gpt2</c>, or a directory beside it); GPT-2's by default.</summary>

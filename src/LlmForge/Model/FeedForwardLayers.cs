@@ -23,6 +23,11 @@ public sealed class FeedForwardLayers : nn.Module<Tensor, Tensor>, ILinearSlots
         register_module(Down, _down);
     }
 
+    // Registered by hand above under the book's names. TorchSharp's RegisterComponents (which register_module
+    // calls on every new submodule) would also register the fields under their own names (_up, _down, _gelu);
+    // once a wrapper re-registers "0" after them, the parameters would be named ff.layers._up.weight.
+    protected override void RegisterComponents() { }
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

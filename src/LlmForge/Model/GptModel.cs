@@ -9,6 +9,8 @@ namespace LlmForge.Model;
 /// Chapter 4's GPT model: token and position embeddings, dropout, the transformer blocks, a final
 /// layer norm, and an output head (no bias) that turns each position's vector into logits over the
 /// vocabulary. Parameter names are the book's (<c>tok_emb.weight</c>, <c>trf_blocks.0.att.W_query.weight</c>, ...).
+/// A classifier (chapter 6) is the same model with its head replaced (<see cref="ReplaceOutputHead"/>) and its
+/// class names in <see cref="Labels"/>; LoRA (appendix E) wraps its linear layers (<see cref="LoRA"/>).
 /// </summary>
 public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinearSlots
 {
@@ -94,17 +96,47 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
     /// Puts <paramref name="head"/> in place of the output head (chapter 6: a linear layer to the classes).
     /// Its parameters keep the name <c>out_head.*</c>, so checkpoints of the new model load by the book's names.
     /// </summary>
-    public void ReplaceOutputHead(Linear head)
+    /// <param name="labels">the name of each output (class index order: <c>ham</c>, <c>spam</c>), kept with the model; null for none.</param>
+    public void ReplaceOutputHead(Linear head, IReadOnlyList<string>? labels = null)
     {
         if (head.weight!.shape[1] != Config.EmbDim)
             throw new ArgumentException($"the new head takes {head.weight.shape[1]} inputs, the model's embedding has {Config.EmbDim}");
+        CheckLabels(labels, head.weight.shape[0]);
         var old = out_head;
         SetSlot(OutHead, head);
         old.Dispose();
+        _labels = labels?.ToArray();
     }
 
-    /// <summary>Whether the head is the vocabulary head the model was built with (no bias, vocabulary-wide).</summary>
-    public bool HasVocabularyHead => out_head is Linear { bias: null } linear && linear.weight!.shape[0] == Config.VocabSize;
+    string[]? _labels;
+
+    /// <summary>
+    /// The classes' names, one per output in class-index order (a classifier's), or null (a language model,
+    /// or a class head whose names are not known yet). Set with the head or later; written in <c>config.json</c>.
+    /// </summary>
+    public IReadOnlyList<string>? Labels
+    {
+        get => _labels;
+        set
+        {
+            CheckLabels(value, OutputSize);
+            _labels = value?.ToArray();
+        }
+    }
+
+    static void CheckLabels(IReadOnlyList<string>? labels, long outputs)
+    {
+        if (labels is null) return;
+        if (labels.Count != outputs) throw new ArgumentException($"{labels.Count} labels for a head of {outputs} outputs");
+        if (labels.Any(l => l is null)) throw new ArgumentException("a label is null");
+        if (labels.Distinct(StringComparer.Ordinal).Count() != labels.Count) throw new ArgumentException("the labels are not distinct");
+    }
+
+    /// <summary>The head's linear layer: the head itself, or the layer a LoRA wrapper keeps.</summary>
+    Linear? HeadLinear => out_head as Linear ?? (out_head as LinearWithLoRA)?.linear;
+
+    /// <summary>Whether the head is the vocabulary head the model was built with (no bias, vocabulary-wide), wrapped or not.</summary>
+    public bool HasVocabularyHead => HeadLinear is { bias: null } linear && linear.weight!.shape[0] == Config.VocabSize;
 
     public IReadOnlyList<string> LinearSlots { get; } = [OutHead];
 
@@ -134,8 +166,15 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
     {
         var json = Config.ToJson();
         json["architecture"] = Architecture;
-        if (!HasVocabularyHead)
-            json["output_head"] = new JsonObject { ["size"] = OutputSize, ["bias"] = HeadHasBias };
+        if (!HasVocabularyHead || _labels != null)
+        {
+            var head = new JsonObject { ["size"] = OutputSize, ["bias"] = HeadHasBias };
+            if (_labels != null) head["labels"] = new JsonArray(_labels.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray());
+            json["output_head"] = head;
+        }
+        // The adapters' settings: the loader wraps the same layers before it reads X.lora.A and X.lora.B.
+        if (LoRA.Settings(this) is var (rank, alpha))
+            json["lora"] = new JsonObject { ["rank"] = rank, ["alpha"] = alpha };
         return json;
     }
 
@@ -150,7 +189,13 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
     public ILanguageModel NewOfSameShape()
     {
         var copy = new GptModel(Config);
-        if (!HasVocabularyHead) copy.ReplaceOutputHead(nn.Linear(Config.EmbDim, OutputSize, hasBias: HeadHasBias));
+        if (!HasVocabularyHead || _labels != null) copy.ReplaceOutputHead(nn.Linear(Config.EmbDim, OutputSize, hasBias: HeadHasBias), _labels);
+        // The same layers wrapped, so the copy's parameters have the same names (mixed precision pairs them by name).
+        if (LoRA.Settings(this) is var (rank, alpha))
+        {
+            var wrapped = LoRA.WrappedPaths(this).ToHashSet(StringComparer.Ordinal);
+            LoRA.Apply(copy, rank, alpha, wrapped.Contains);
+        }
         return copy;
     }
 }
