@@ -20,6 +20,8 @@ root.Subcommands.Add(ModelCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(PretrainCommand.Create());
+root.Subcommands.Add(FinetuneCommand.Create());
+root.Subcommands.Add(ClassifyCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());

@@ -22,7 +22,7 @@ sealed class ProgressLine
         string bar = new string('#', filled) + new string('-', width - filled);
         // "batch loss": this step's batches, not the evaluation's average that the notes print as "train loss".
         string left = p.Remaining is TimeSpan remaining ? Format(remaining) : "--:--";
-        string line = $"[{bar}] step {p.Step}/{p.TotalSteps} epoch {p.Epoch} batch loss {p.Loss:F3} {p.TokensPerSecond:N0} tok/s left {left}";
+        string line = $"[{bar}] step {p.Step}/{p.TotalSteps} epoch {p.Epoch} batch loss {p.Loss:F3} {p.TokensPerSecond:N0} {p.Unit}/s left {left}";
         if (_interactive) Console.Error.Write("\r" + line.PadRight(Width));
         else Console.Error.WriteLine(line);
         if (_interactive && final) Console.Error.WriteLine();

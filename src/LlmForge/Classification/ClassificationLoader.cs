@@ -7,7 +7,7 @@ namespace LlmForge.Classification;
 /// (<see cref="BatchOrder"/>): the book's training loader shuffles and drops the last partial batch,
 /// its evaluation loaders keep every example in order.
 /// </summary>
-public sealed class ClassificationLoader
+public sealed class ClassificationLoader : Training.IBatchSource<ClassificationBatch>
 {
     readonly BatchOrder _order;
 

@@ -69,6 +69,7 @@ public static class ModelLoader
         try
         {
             if (head is var (size, bias, labels)) model.ReplaceOutputHead(TorchSharp.torch.nn.Linear(config.EmbDim, size, hasBias: bias), labels);
+            model.ClassifierInput = extras.Input;
             if (extras.LoRA is var (rank, alpha))
             {
                 // Only the layers whose adapters the file holds: the weight loader then names anything missing.
@@ -88,7 +89,7 @@ public static class ModelLoader
     }
 
     /// <summary>A config's keys beyond the hyperparameters: a replaced output head, and LoRA adapters.</summary>
-    sealed record ConfigExtras((int Size, bool Bias, string[]? Labels)? Head, (int Rank, double Alpha)? LoRA);
+    sealed record ConfigExtras((int Size, bool Bias, string[]? Labels)? Head, (int Rank, double Alpha)? LoRA, (int PaddedLength, string Pooling)? Input = null);
 
     /// <summary>
     /// The loader dispatches on <c>config.json</c>'s <c>architecture</c>: <c>gpt2</c>, or none (checkpoints written
@@ -102,7 +103,17 @@ public static class ModelLoader
         if (json?["architecture"] is JsonNode architecture
             && (architecture.GetValueKind() != JsonValueKind.String || architecture.GetValue<string>() != "gpt2"))
             throw new BadInputException($"{configPath}: architecture {architecture.ToJsonString()} is not one this version of LlmForge builds (gpt2)");
-        return new ConfigExtras(HeadOf(json, configPath), LoRAOf(json, configPath));
+        return new ConfigExtras(HeadOf(json, configPath), LoRAOf(json, configPath), InputOf(json, configPath));
+    }
+
+    /// <summary>A classifier's <c>padded_length</c> and <c>pooling</c> in <c>output_head</c> (both or neither).</summary>
+    static (int PaddedLength, string Pooling)? InputOf(JsonObject? json, string configPath)
+    {
+        if (json?["output_head"] is not JsonObject head || (head["padded_length"] is null && head["pooling"] is null)) return null;
+        if (head["padded_length"] is not JsonValue length || !length.TryGetValue(out int paddedLength) || paddedLength < 1
+            || head["pooling"] is not JsonValue pooling || pooling.GetValueKind() != JsonValueKind.String || pooling.GetValue<string>() is not ("last" or "mean"))
+            throw new BadInputException($"{configPath}: 'output_head' needs both 'padded_length' (a positive integer) and 'pooling' (\"last\" or \"mean\")");
+        return (paddedLength, pooling.GetValue<string>());
     }
 
     static (int Size, bool Bias, string[]? Labels)? HeadOf(JsonObject? json, string configPath)

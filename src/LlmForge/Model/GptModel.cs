@@ -111,6 +111,13 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
     string[]? _labels;
 
     /// <summary>
+    /// How a classifier reads a text, as it was trained: its ids cut or padded (with the pad id) to
+    /// <c>PaddedLength</c>, and the head reading the <c>last</c> position or the <c>mean</c> over the real
+    /// tokens. Null for a language model. Written in <c>config.json</c>'s <c>output_head</c>.
+    /// </summary>
+    public (int PaddedLength, string Pooling)? ClassifierInput { get; set; }
+
+    /// <summary>
     /// The classes' names, one per output in class-index order (a classifier's), or null (a language model,
     /// or a class head whose names are not known yet). Set with the head or later; written in <c>config.json</c>.
     /// </summary>
@@ -170,6 +177,11 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
         {
             var head = new JsonObject { ["size"] = OutputSize, ["bias"] = HeadHasBias };
             if (_labels != null) head["labels"] = new JsonArray(_labels.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray());
+            if (ClassifierInput is var (paddedLength, pooling))
+            {
+                head["padded_length"] = paddedLength;
+                head["pooling"] = pooling;
+            }
             json["output_head"] = head;
         }
         // The adapters' settings: the loader wraps the same layers before it reads X.lora.A and X.lora.B.
@@ -186,9 +198,12 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
 
     public double ForwardBytes(long tokens) => MemoryBudget.ForwardBytes(Config, tokens);
 
-    public ILanguageModel NewOfSameShape()
+    public ILanguageModel NewOfSameShape() => NewOfSameShape(Config);
+
+    /// <summary>A model shaped like this one (head, labels, wrapped layers) built from <paramref name="config"/>, such as another dropout rate.</summary>
+    public GptModel NewOfSameShape(GptConfig config)
     {
-        var copy = new GptModel(Config);
+        var copy = new GptModel(config) { ClassifierInput = ClassifierInput };
         if (!HasVocabularyHead || _labels != null) copy.ReplaceOutputHead(nn.Linear(Config.EmbDim, OutputSize, hasBias: HeadHasBias), _labels);
         // The same layers wrapped, so the copy's parameters have the same names (mixed precision pairs them by name).
         if (LoRA.Settings(this) is var (rank, alpha))

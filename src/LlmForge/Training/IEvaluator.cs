@@ -10,6 +10,12 @@ namespace LlmForge.Training;
 /// </summary>
 public interface IEvaluator
 {
+    /// <summary>
+    /// The metrics key of what the batch losses count, summed over the run: <c>tokens_seen</c> for
+    /// pretraining, <c>examples_seen</c> for a classifier. Also the plots' x axis.
+    /// </summary>
+    string SeenKey => "tokens_seen";
+
     /// <summary>Evaluates <paramref name="model"/> after <paramref name="step"/> steps, records the figures in <paramref name="entry"/>, returns a one-line report.</summary>
     string Evaluate(ILanguageModel model, long step, JsonObject entry);
 

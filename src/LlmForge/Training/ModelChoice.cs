@@ -65,12 +65,7 @@ public static class ModelChoice
     /// <summary>Dropout modules take their rate when built: the same weights in a model built with <paramref name="rate"/>.</summary>
     static GptModel WithDropout(GptModel model, double rate)
     {
-        var rebuilt = new GptModel(model.Config with { DropRate = rate });
-        if (!model.HasVocabularyHead)
-        {
-            bool bias = model.named_parameters().Any(p => p.name == "out_head.bias");
-            rebuilt.ReplaceOutputHead(TorchSharp.torch.nn.Linear(model.Config.EmbDim, model.OutputSize, hasBias: bias));
-        }
+        var rebuilt = model.NewOfSameShape(model.Config with { DropRate = rate });
         var weights = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         using (no_grad())
             foreach (var (name, target) in rebuilt.named_parameters())

@@ -11,19 +11,29 @@ public static class RunFiles
 {
     public const string Options = "options.json", Metrics = "metrics.jsonl", Plot = "loss.png", Samples = "samples.txt", Lock = RunLock.FileName;
 
+    /// <summary>A classifier's run: its accuracy plot, and (<c>--keep-best</c>) the checkpoint of its best validation accuracy.</summary>
+    public const string AccuracyPlot = "accuracy.png", Best = "best";
+
     /// <summary>Temporaries left by a write that was killed or ran out of disk: ours, and safe to delete.</summary>
-    static readonly string[] Temporaries = [Options + ".tmp", Metrics + ".tmp", Samples + ".tmp", Plot + ".tmp.png"];
+    static readonly string[] Temporaries = [Options + ".tmp", Metrics + ".tmp", Samples + ".tmp", Plot + ".tmp.png", AccuracyPlot + ".tmp.png"];
 
     /// <summary>A run directory as an <see cref="OutputKind"/>: its own files and, inside <c>checkpoints/</c>, checkpoints.</summary>
     public static readonly OutputKind Kind = new("run",
-        name => name is Options or Metrics or Plot or Samples or Lock or "checkpoints" || Temporaries.Contains(name),
-        (_, inner) => inner is "latest" or "latest.tmp" || Checkpoint.StepNamePattern().IsMatch(inner) || inner.StartsWith(".tmp-step-") || inner.StartsWith(".old-step-"));
+        name => name is Options or Metrics or Plot or Samples or Lock or "checkpoints" or AccuracyPlot or Best
+            || Temporaries.Contains(name) || IsBestLeftover(name),
+        (directory, inner) => directory == Best || IsBestLeftover(directory)
+            || inner is "latest" or "latest.tmp" || Checkpoint.StepNamePattern().IsMatch(inner) || inner.StartsWith(".tmp-step-") || inner.StartsWith(".old-step-"));
+
+    /// <summary>What an interrupted save of <c>best/</c> leaves (<see cref="AtomicDirectory"/>'s names).</summary>
+    static bool IsBestLeftover(string name) => name.StartsWith(".tmp-" + Best + "-") || name.StartsWith(".old-" + Best + "-");
 
     /// <summary>Deletes temporaries of earlier writes that never finished (the caller holds the run's lock).</summary>
     public static void RemoveStaleTemporaries(string runDir)
     {
         foreach (var name in Temporaries)
             if (File.Exists(Path.Combine(runDir, name))) File.Delete(Path.Combine(runDir, name));
+        foreach (var leftover in Directory.EnumerateDirectories(runDir).Where(d => IsBestLeftover(Path.GetFileName(d))))
+            Directory.Delete(leftover, recursive: true);
         Checkpoint.RemoveLeftovers(runDir);
     }
 

@@ -147,7 +147,7 @@ public sealed class Trainer<TBatch> : ITrainer
             var entry = Entry(epoch + 1, lr, Elapsed());
             entry["train_loss"] = Math.Round(trainLoss, 6);
             bool last = _step == TotalSteps;
-            bool evaluated = _step % _options.EvalEvery == 0 || last;
+            bool evaluated = _step % _options.EvalEvery == 0 || last || (_options.EvaluateEachEpoch && _step % _stepsPerEpoch == 0);
             if (evaluated)
             {
                 Evaluate(entry);
@@ -161,7 +161,7 @@ public sealed class Trainer<TBatch> : ITrainer
             stepStarted = sessionSeconds;
             double tokensPerSecond = (_tokensSeen - sessionStartTokens) / Math.Max(sessionSeconds, 1e-9);
             Progress?.Invoke(new TrainingProgress(_step, TotalSteps, epoch + 1, trainLoss, tokensPerSecond,
-                timeLeft.For(TotalSteps - _step), entry["val_loss"]?.GetValue<double>()));
+                timeLeft.For(TotalSteps - _step), entry["val_loss"]?.GetValue<double>(), _evaluator.SeenKey == "tokens_seen" ? "tok" : "ex"));
             if (_step % _options.SaveEvery == 0 || last || stop.IsCancellationRequested)
             {
                 // An update can overflow the weights while the loss before it was still finite: never save those.
@@ -190,7 +190,7 @@ public sealed class Trainer<TBatch> : ITrainer
     {
         ["step"] = _step,
         ["epoch"] = epoch,
-        ["tokens_seen"] = _tokensSeen,
+        [_evaluator.SeenKey] = _tokensSeen,
         ["lr"] = lr,
         ["elapsed_s"] = Math.Round(elapsed, 3),
     };

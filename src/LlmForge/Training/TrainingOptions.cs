@@ -50,6 +50,10 @@ public abstract record TrainingOptions
     [JsonIgnore]
     public virtual string InitOption => "--init";
 
+    /// <summary>Whether the trainer also evaluates at the end of every epoch (the book's classifier reports accuracy per epoch).</summary>
+    [JsonIgnore]
+    public virtual bool EvaluateEachEpoch => false;
+
     /// <summary>Epochs when neither <see cref="Epochs"/> nor <see cref="MaxSteps"/> is given.</summary>
     [JsonIgnore]
     public virtual int DefaultEpochs => 1;
