@@ -1,7 +1,4 @@
-using LlmForge.Cli.Benchmarks;
 using LlmForge.Generation;
-using LlmForge.Model;
-using static TorchSharp.torch;
 
 namespace LlmForge.Benchmarks;
 

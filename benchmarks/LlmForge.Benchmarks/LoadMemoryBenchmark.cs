@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using LlmForge.Interop;
-using LlmForge.Model;
-using static TorchSharp.torch;
 
 namespace LlmForge.Benchmarks;
 

@@ -1,8 +1,4 @@
 using System.Text.Json.Nodes;
-using LlmForge.Cli.Benchmarks;
-using LlmForge.Model;
-using LlmForge.Text;
-using LlmForge.Training;
 
 namespace LlmForge.Benchmarks;
 

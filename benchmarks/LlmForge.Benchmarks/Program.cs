@@ -10,9 +10,10 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["train"] = TrainingBenchmark.Run,
     ["bf16"] = MixedPrecisionBenchmark.Run,
     ["load"] = LoadMemoryBenchmark.Run,
+    ["classify"] = ClassificationBenchmark.Run,
     ["load-child"] = rest => LoadMemoryBenchmark.Child(rest[0]), // the measured process of "load"
 };
 string which = args.Length > 0 ? args[0] : "tokenize";
 if (benchmarks.TryGetValue(which, out var run)) return run(args.Length > 0 ? args[1..] : []);
-Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train, bf16, load");
+Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train, bf16, load, classify");
 return 2;

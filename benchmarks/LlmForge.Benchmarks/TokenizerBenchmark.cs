@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using LlmForge.Cli.Benchmarks;
-using LlmForge.Text;
 using Microsoft.ML.Tokenizers;
 
 namespace LlmForge.Benchmarks;

@@ -1,10 +1,3 @@
-using System.Diagnostics;
-using LlmForge.Cli.Benchmarks;
-using LlmForge.Data;
-using LlmForge.Model;
-using LlmForge.Training;
-using static TorchSharp.torch;
-
 namespace LlmForge.Benchmarks;
 
 /// <summary>

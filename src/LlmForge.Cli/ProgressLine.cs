@@ -1,5 +1,3 @@
-using LlmForge.Training;
-
 namespace LlmForge.Cli;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using LlmForge.Model.Attention;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmForge.Tests;
 

@@ -1,8 +1,3 @@
-using LlmForge.Classification;
-using LlmForge.Text;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 public class ClassificationDataTests() : ScratchDirectory("cdata-")

@@ -1,8 +1,3 @@
-using System.Text.Json;
-using LlmForge.Interop;
-using LlmForge.Model;
-using TorchSharp;
-
 namespace LlmForge.Tests;
 
 /// <summary>../shared/fixtures/tiny-finetune: the spam-24 file and the PyTorch reference's classification numbers.</summary>

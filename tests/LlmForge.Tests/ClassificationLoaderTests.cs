@@ -1,5 +1,3 @@
-using LlmForge.Classification;
-
 namespace LlmForge.Tests;
 
 public class ClassificationLoaderTests

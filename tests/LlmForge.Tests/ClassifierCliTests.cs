@@ -1,9 +1,3 @@
-using System.Text.Json.Nodes;
-using LlmForge.Classification;
-using LlmForge.Interop;
-using LlmForge.Training;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary><c>llmforge finetune classify</c> and <c>llmforge classify</c> as a user runs them, against the PyTorch reference.</summary>

@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using LlmForge.Interop;
-using LlmForge.Model;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary>

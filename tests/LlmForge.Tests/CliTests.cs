@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmForge.Tests;
 
 /// <summary>The <c>llmforge</c> commands of stage 1, run as a user runs them.</summary>

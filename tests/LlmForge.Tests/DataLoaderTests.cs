@@ -1,7 +1,3 @@
-using LlmForge.Data;
-using LlmForge.Text;
-using TorchSharp;
-
 namespace LlmForge.Tests;
 
 public class DataLoaderTests

@@ -1,5 +1,3 @@
-using LlmForge.Interop;
-
 namespace LlmForge.Tests;
 
 /// <summary>The GPT-2 downloader against a local server standing in for Hugging Face, and without network.</summary>

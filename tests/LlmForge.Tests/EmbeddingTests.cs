@@ -1,7 +1,3 @@
-using LlmForge.Data;
-using LlmForge.Text;
-using TorchSharp;
-
 namespace LlmForge.Tests;
 
 /// <summary>The book's end of chapter 2: token plus position embeddings of a batch.</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using LlmForge.Interop;
-using LlmForge.Text;
-
 namespace LlmForge.Tests;
 
 /// <summary>

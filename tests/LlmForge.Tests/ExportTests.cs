@@ -1,9 +1,3 @@
-using System.Text.Json.Nodes;
-using LlmForge.Interop;
-using LlmForge.Model;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary>Export to the Hugging Face GPT-2 layout, and loading it back in every dtype.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmForge.Tests;
 
 /// <summary>The tiny GPT-2 of ../shared/fixtures/tiny-gpt2 and the numbers PyTorch computed from it.</summary>

@@ -1,8 +1,4 @@
-using TorchSharp;
 using LlmForge.Generation;
-using LlmForge.Interop;
-using LlmForge.Model;
-using static TorchSharp.torch;
 
 namespace LlmForge.Tests;
 

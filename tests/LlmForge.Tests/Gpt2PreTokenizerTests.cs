@@ -1,5 +1,3 @@
-using LlmForge.Text;
-
 namespace LlmForge.Tests;
 
 /// <summary>The hand-written pre-tokeniser cuts text exactly where GPT-2's regular expression does.</summary>

@@ -1,5 +1,4 @@
 using System.Text;
-using LlmForge.Text;
 using Microsoft.ML.Tokenizers;
 
 namespace LlmForge.Tests;

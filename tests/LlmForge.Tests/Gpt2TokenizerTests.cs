@@ -1,4 +1,3 @@
-using LlmForge.Text;
 using Microsoft.ML.Tokenizers;
 
 namespace LlmForge.Tests;

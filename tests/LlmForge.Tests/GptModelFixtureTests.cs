@@ -1,10 +1,4 @@
 using LlmForge.Generation;
-using LlmForge.Interop;
-using LlmForge.Model;
-using LlmForge.Training;
-using LlmForge.Data;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmForge.Tests;
 

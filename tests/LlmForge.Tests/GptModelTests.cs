@@ -1,8 +1,3 @@
-using LlmForge.Interop;
-using LlmForge.Model;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 public class GptModelTests

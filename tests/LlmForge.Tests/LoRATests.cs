@@ -1,10 +1,3 @@
-using System.Text.Json.Nodes;
-using LlmForge.Interop;
-using LlmForge.Model;
-using LlmForge.Training;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary>

@@ -1,9 +1,3 @@
-using System.Text.Json.Nodes;
-using LlmForge.Model;
-using LlmForge.Text;
-using LlmForge.Training;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary>bf16 mixed precision: it trains as fp32 does, keeps fp32 master weights, and resumes exactly.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmForge.Tests;
 
 /// <summary><c>llmforge model info</c>, <c>generate</c> and <c>eval</c> on the fixtures, as a user runs them.</summary>

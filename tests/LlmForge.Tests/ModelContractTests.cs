@@ -1,9 +1,3 @@
-using LlmForge.Data;
-using LlmForge.Model;
-using LlmForge.Training;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary>

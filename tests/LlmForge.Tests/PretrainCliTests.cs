@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
-using LlmForge.Interop;
-using LlmForge.Training;
 
 namespace LlmForge.Tests;
 

@@ -1,7 +1,3 @@
-using LlmForge.Interop;
-using LlmForge.Model;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary>

@@ -1,7 +1,4 @@
-using LlmForge.Data;
 using LlmForge.Generation;
-using LlmForge.Interop;
-using LlmForge.Training;
 
 namespace LlmForge.Tests;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LlmForge.Tests;
 
 /// <summary>The texts of ../shared/data the way the tests compare tokenizers on them.</summary>

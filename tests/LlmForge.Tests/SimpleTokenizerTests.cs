@@ -1,5 +1,3 @@
-using LlmForge.Text;
-
 namespace LlmForge.Tests;
 
 public class SimpleTokenizerTests

@@ -1,5 +1,4 @@
 using LlmForge.Evaluation;
-using LlmForge.Interop;
 
 namespace LlmForge.Tests;
 

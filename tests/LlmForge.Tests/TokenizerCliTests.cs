@@ -1,5 +1,4 @@
 using System.Text;
-using LlmForge.Text;
 
 namespace LlmForge.Tests;
 

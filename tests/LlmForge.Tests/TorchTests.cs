@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace LlmForge.Tests;
 
 /// <summary>libtorch loads here (including on Debian 12, through the build's patched shim) and computes.</summary>

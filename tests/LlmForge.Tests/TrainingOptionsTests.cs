@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using LlmForge.Text;
-using LlmForge.Training;
-
 namespace LlmForge.Tests;
 
 /// <summary>The training options are declared once: the command line takes its defaults from the trainer's options record.</summary>

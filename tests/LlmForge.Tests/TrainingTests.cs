@@ -1,9 +1,3 @@
-using System.Text.Json.Nodes;
-using LlmForge.Interop;
-using LlmForge.Training;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary>The trainer reproduces the reference trajectories, and its parts match PyTorch's definitions.</summary>

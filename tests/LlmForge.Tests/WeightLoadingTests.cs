@@ -1,7 +1,3 @@
-using LlmForge.Interop;
-using LlmForge.Model;
-using static TorchSharp.torch;
-
 namespace LlmForge.Tests;
 
 /// <summary>Damaged or mismatched weight files fail with a message naming the file, the tensor and the shapes.</summary>

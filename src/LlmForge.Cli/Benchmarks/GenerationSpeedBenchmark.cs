@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using LlmForge.Generation;
-using LlmForge.Model;
 using static TorchSharp.torch;
 
 namespace LlmForge.Cli.Benchmarks;

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using LlmForge.Data;
-using LlmForge.Model;
-using LlmForge.Training;
 using static TorchSharp.torch;
 
 namespace LlmForge.Cli.Benchmarks;

@@ -1,7 +1,4 @@
-using System.CommandLine;
 using LlmForge.Cli.Benchmarks;
-using LlmForge.Data;
-using LlmForge.Model;
 
 namespace LlmForge.Cli.Commands;
 

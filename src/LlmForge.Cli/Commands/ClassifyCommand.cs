@@ -1,8 +1,3 @@
-using System.CommandLine;
-using LlmForge.Classification;
-using LlmForge.Data;
-using LlmForge.Interop;
-
 namespace LlmForge.Cli.Commands;
 
 /// <summary><c>llmforge classify</c>: a fine-tuned classifier's label for texts (the book's <c>classify_review</c>).</summary>

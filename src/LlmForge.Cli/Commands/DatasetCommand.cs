@@ -1,5 +1,3 @@
-using System.CommandLine;
-using LlmForge.Data;
 using LlmForge.Text;
 
 namespace LlmForge.Cli.Commands;

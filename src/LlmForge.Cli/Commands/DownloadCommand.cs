@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Diagnostics;
-using LlmForge.Interop;
 
 namespace LlmForge.Cli.Commands;
 

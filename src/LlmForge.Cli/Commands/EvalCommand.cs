@@ -1,7 +1,4 @@
-using System.CommandLine;
-using LlmForge.Data;
 using LlmForge.Evaluation;
-using LlmForge.Interop;
 
 namespace LlmForge.Cli.Commands;
 

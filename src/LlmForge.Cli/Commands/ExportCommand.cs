@@ -1,6 +1,3 @@
-using System.CommandLine;
-using LlmForge.Interop;
-
 namespace LlmForge.Cli.Commands;
 
 /// <summary><c>llmforge export</c>: a model in the Hugging Face GPT-2 layout, for the rest of the ecosystem.</summary>

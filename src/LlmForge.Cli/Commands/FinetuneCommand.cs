@@ -1,7 +1,3 @@
-using System.CommandLine;
-using LlmForge.Classification;
-using LlmForge.Interop;
-
 namespace LlmForge.Cli.Commands;
 
 /// <summary><c>llmforge finetune</c>: stage 3 of the book, a pretrained model taught a task.</summary>
@@ -32,13 +28,12 @@ static class FinetuneCommand
         var pool = new Option<string>("--pool") { Description = "last (default, the book: the last position, padding included) or mean (over the real tokens)", DefaultValueFactory = _ => defaults.Pooling };
         var keepBest = new Option<bool>("--keep-best") { Description = "keep the model of the best validation accuracy in RUN/best/ and report the accuracies from it" };
         var dryRun = new Option<bool>("--dry-run") { Description = "build the splits and the model, print their sizes, train nothing, write nothing" };
-        var resume = new Option<string>("--resume") { Description = "continue the run in this directory from its newest checkpoint, with its own options" };
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
 
         Option[] runOptions = [data, train, validation, test, textColumn, labelColumn, balance, maxLength, tokenizer, lastBlocks, trainAll, loraRank, loraAlpha, pool, keepBest, .. shared.All];
         var command = new Command("classify", "Fine-tune a model into a text classifier (the book's spam classifier), with checkpoints that resume exactly.");
-        foreach (var option in runOptions.Append(dryRun).Append(resume).Append(threads).Append(json)) command.Options.Add(option);
+        foreach (var option in runOptions.Append(dryRun).Append(shared.Resume).Append(threads).Append(json)) command.Options.Add(option);
 
         command.SetAction(parse => Cli.Run(() =>
         {
@@ -64,25 +59,18 @@ static class FinetuneCommand
 
             if (parse.GetValue(dryRun))
             {
-                if (parse.GetValue(resume) != null) throw new BadInputException("--dry-run checks a new run; it does not take --resume");
+                if (parse.GetValue(shared.Resume) != null) throw new BadInputException("--dry-run checks a new run; it does not take --resume");
                 using var prepared = ClassifierFineTuning.Prepare(Options());
                 Report(prepared, null, parse.GetValue(json));
                 return Cli.ExitOk;
             }
 
-            ClassifierRun run;
-            if (parse.GetValue(resume) is string resumeDir)
+            var run = shared.StartOrResume(parse, runOptions, ClassifierFineTuning.Resume, (runDir, overwrite) =>
             {
-                TrainingOptionSet.RefuseWithResume(parse, runOptions);
-                run = ClassifierFineTuning.Resume(resumeDir);
-            }
-            else
-            {
-                string runDir = parse.GetValue(shared.Out) ?? throw new BadInputException("give --out for a new run, or --resume RUN");
                 var options = Options();
-                run = ClassifierFineTuning.Start(options, runDir, parse.GetValue(shared.Overwrite));
                 if (options.Precision == "bf16") ModelOptions.WarnIfBf16IsEmulated();
-            }
+                return ClassifierFineTuning.Start(options, runDir, overwrite);
+            });
 
             using (run)
             {

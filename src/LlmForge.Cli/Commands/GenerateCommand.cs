@@ -1,7 +1,4 @@
-using System.CommandLine;
 using System.Diagnostics;
-using LlmForge.Generation;
-using LlmForge.Interop;
 
 namespace LlmForge.Cli.Commands;
 

@@ -1,7 +1,3 @@
-using System.CommandLine;
-using LlmForge.Interop;
-using LlmForge.Model;
-
 namespace LlmForge.Cli.Commands;
 
 /// <summary><c>llmforge model info</c>: parameters and memory of a model, as the book counts them (chapter 4).</summary>

@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 namespace LlmForge.Cli.Commands;
 
 /// <summary>Options shared by commands that take a model.</summary>

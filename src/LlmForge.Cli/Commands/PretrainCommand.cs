@@ -1,8 +1,3 @@
-using System.CommandLine;
-using LlmForge.Interop;
-using LlmForge.Model;
-using LlmForge.Training;
-
 namespace LlmForge.Cli.Commands;
 
 /// <summary><c>llmforge pretrain</c>: the book's chapter 5 training loop with appendix D's schedule and clipping.</summary>
@@ -21,26 +16,18 @@ static class PretrainCommand
         var tokenizer = new Option<string>("--tokenizer") { Description = "gpt2 (default) or the path of a trained tokenizer", DefaultValueFactory = _ => defaults.Tokenizer };
         var samplePrompt = new Option<string>("--sample-prompt") { Description = "prompt of the sample generated at each evaluation", DefaultValueFactory = _ => defaults.SamplePrompt };
         var sampleTokens = new Option<int>("--sample-tokens") { Description = $"tokens in each sample (default {defaults.SampleTokens}; 0 for none)", DefaultValueFactory = _ => defaults.SampleTokens };
-        var resume = new Option<string>("--resume") { Description = "continue the run in this directory from its newest checkpoint, with its own options" };
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
 
         Option[] runOptions = [data, valFraction, contextLength, stride, tokenizer, samplePrompt, sampleTokens, .. shared.All];
         var command = new Command("pretrain", "Pretrain a GPT model on text, with checkpoints that resume exactly.");
-        foreach (var option in runOptions.Append(resume).Append(threads).Append(json)) command.Options.Add(option);
+        foreach (var option in runOptions.Append(shared.Resume).Append(threads).Append(json)) command.Options.Add(option);
 
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
-            ITrainer trainer;
-            if (parse.GetValue(resume) is string resumeDir)
+            ITrainer trainer = shared.StartOrResume<ITrainer>(parse, runOptions, Pretraining.Resume, (runDir, overwrite) =>
             {
-                TrainingOptionSet.RefuseWithResume(parse, runOptions);
-                trainer = Pretraining.Resume(resumeDir);
-            }
-            else
-            {
-                string runDir = parse.GetValue(shared.Out) ?? throw new BadInputException("give --data and --out for a new run, or --resume RUN");
                 var options = shared.Read(parse, new PretrainingOptions
                 {
                     Data = parse.GetValue(data) ?? throw new BadInputException("give --data: a text file or a directory of .txt files"),
@@ -51,9 +38,9 @@ static class PretrainCommand
                     SamplePrompt = parse.GetValue(samplePrompt)!,
                     SampleTokens = parse.GetValue(sampleTokens),
                 });
-                trainer = Pretraining.Start(options, runDir, parse.GetValue(shared.Overwrite));
                 if (options.Precision == "bf16") ModelOptions.WarnIfBf16IsEmulated();
-            }
+                return Pretraining.Start(options, runDir, overwrite);
+            }, needs: "--data and --out");
 
             using (trainer)
             {

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using LlmForge.Data;
-
 namespace LlmForge.Cli.Commands;
 
 /// <summary>Options shared by commands that read text: <c>--text</c>/<c>--file</c>, <c>--tokenizer</c>, <c>--json</c>.</summary>

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using LlmForge.Text;
 
 namespace LlmForge.Cli.Commands;

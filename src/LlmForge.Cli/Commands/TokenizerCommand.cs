@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Diagnostics;
-using LlmForge.Data;
 using LlmForge.Text;
 
 namespace LlmForge.Cli.Commands;

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Globalization;
-using LlmForge.Training;
 
 namespace LlmForge.Cli.Commands;
 
@@ -71,6 +69,23 @@ sealed class TrainingOptionSet(TrainingOptions defaults, string initDescription)
         KeepCheckpoints = parse.GetValue(Keep),
         Seed = parse.GetValue(Seed),
     });
+
+    public readonly Option<string> Resume = new("--resume") { Description = "continue the run in this directory from its newest checkpoint, with its own options" };
+
+    /// <summary>
+    /// The run a training command works on: the one in <c>--resume</c> (which keeps its own options, so
+    /// none of <paramref name="runOptions"/> may be given), or a new one started in <c>--out</c>.
+    /// </summary>
+    public TRun StartOrResume<TRun>(ParseResult parse, IEnumerable<Option> runOptions, Func<string, TRun> resume, Func<string, bool, TRun> start, string needs = "--out")
+    {
+        if (parse.GetValue(Resume) is string runDir)
+        {
+            RefuseWithResume(parse, runOptions);
+            return resume(runDir);
+        }
+        string output = parse.GetValue(Out) ?? throw new BadInputException($"give {needs} for a new run, or --resume RUN");
+        return start(output, parse.GetValue(Overwrite));
+    }
 
     /// <summary>With <c>--resume</c>: the run's own options only; any of these given is refused by name.</summary>
     public static void RefuseWithResume(ParseResult parse, IEnumerable<Option> runOptions)

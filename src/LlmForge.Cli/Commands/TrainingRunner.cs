@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using LlmForge.Training;
 
 namespace LlmForge.Cli.Commands;
 

@@ -1,5 +1,3 @@
-using LlmForge.Text;
-
 namespace LlmForge.Classification;
 
 /// <summary>The three encoded sets of a classifier, all padded to one length.</summary>

@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
 using LlmForge.Interop;
-using LlmForge.Model;
-using LlmForge.Text;
 using LlmForge.Training;
 
 namespace LlmForge.Classification;
@@ -23,10 +21,8 @@ public sealed class ClassificationEvaluator(string runDir, ClassificationLoader 
 
     public string Evaluate(ILanguageModel model, long step, JsonObject entry)
     {
-        double trainLoss = ClassificationMetrics.MeanLoss(model, train, batches, pooling);
-        double valLoss = ClassificationMetrics.MeanLoss(model, validation, batches, pooling);
-        double trainAccuracy = ClassificationMetrics.Accuracy(model, train, batches, pooling);
-        double valAccuracy = ClassificationMetrics.Accuracy(model, validation, batches, pooling);
+        var (trainLoss, trainAccuracy) = ClassificationMetrics.LossAndAccuracy(model, train, batches, pooling);
+        var (valLoss, valAccuracy) = ClassificationMetrics.LossAndAccuracy(model, validation, batches, pooling);
         entry["eval_train_loss"] = Math.Round(trainLoss, 6);
         entry["val_loss"] = Math.Round(valLoss, 6);
         entry["train_accuracy"] = Math.Round(trainAccuracy, 6);

@@ -1,7 +1,4 @@
-using LlmForge.Model;
 using LlmForge.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmForge.Classification;
 

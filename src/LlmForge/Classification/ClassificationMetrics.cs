@@ -1,6 +1,3 @@
-using LlmForge.Model;
-using static TorchSharp.torch;
-
 namespace LlmForge.Classification;
 
 /// <summary>The book's <c>calc_accuracy_loader</c> and <c>calc_loss_loader</c> for a classifier, in eval mode without gradients.</summary>
@@ -36,6 +33,28 @@ public static class ClassificationMetrics
             batches++;
         });
         return batches == 0 ? double.NaN : total / batches;
+    }
+
+    /// <summary>
+    /// <see cref="MeanLoss"/> and <see cref="Accuracy"/> of the same batches from one forward pass each
+    /// (what an evaluation records; half the work of asking for them apart).
+    /// </summary>
+    public static (double Loss, double Accuracy) LossAndAccuracy(ILanguageModel model, ClassificationLoader loader, int? numBatches = null,
+        ClassificationPooling pooling = ClassificationPooling.Last, int epoch = 0)
+    {
+        double total = 0;
+        int batches = 0;
+        long correct = 0, examples = 0;
+        Evaluate(model, loader, numBatches, epoch, batch =>
+        {
+            var logits = ClassificationLoss.Logits(model, batch, pooling);
+            var labels = batch.LabelTensor(model.Device);
+            total += nn.functional.cross_entropy(logits, labels).item<float>();
+            correct += logits.argmax(-1).eq(labels).sum().item<long>();
+            examples += batch.BatchSize;
+            batches++;
+        });
+        return batches == 0 ? (double.NaN, double.NaN) : (total / batches, (double)correct / examples);
     }
 
     /// <summary>Runs <paramref name="score"/> on each batch with the model in eval mode (dropout off), then restores its mode.</summary>

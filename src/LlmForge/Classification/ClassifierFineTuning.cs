@@ -1,9 +1,6 @@
 using System.Text.Json.Nodes;
 using LlmForge.Interop;
-using LlmForge.Model;
-using LlmForge.Text;
 using LlmForge.Training;
-using static TorchSharp.torch;
 
 namespace LlmForge.Classification;
 

@@ -1,5 +1,4 @@
 using LlmForge.Interop;
-using LlmForge.Model;
 using LlmForge.Training;
 
 namespace LlmForge.Classification;

@@ -1,7 +1,3 @@
-using LlmForge.Model;
-using LlmForge.Text;
-using static TorchSharp.torch;
-
 namespace LlmForge.Classification;
 
 /// <summary>One text's class: the most likely label and every label's probability (softmax of the logits).</summary>

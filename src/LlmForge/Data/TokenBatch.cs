@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Data;
 
 /// <summary>A batch of windows: inputs and targets, each <c>[BatchSize, Length]</c>, row-major.</summary>

@@ -1,7 +1,5 @@
 using LlmForge.Data;
-using LlmForge.Model;
 using LlmForge.Training;
-using static TorchSharp.torch;
 
 namespace LlmForge.Evaluation;
 

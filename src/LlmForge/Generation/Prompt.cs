@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using LlmForge.Text;
 
 namespace LlmForge.Generation;
 

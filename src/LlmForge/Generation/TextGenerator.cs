@@ -1,8 +1,4 @@
 using System.Runtime.CompilerServices;
-using LlmForge.Model;
-using LlmForge.Text;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmForge.Generation;
 

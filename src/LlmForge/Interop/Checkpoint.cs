@@ -1,9 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using LlmForge.Model;
-using LlmForge.Text;
-using static TorchSharp.torch;
 
 namespace LlmForge.Interop;
 

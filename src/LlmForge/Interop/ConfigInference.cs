@@ -1,5 +1,3 @@
-using LlmForge.Model;
-
 namespace LlmForge.Interop;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmForge.Model;
-using LlmForge.Text;
-using static TorchSharp.torch;
 
 namespace LlmForge.Interop;
 

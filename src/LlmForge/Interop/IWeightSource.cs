@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace LlmForge.Interop;
 
 /// <summary>Named tensors in a file, read one at a time: a safetensors file or a PyTorch state dict.</summary>

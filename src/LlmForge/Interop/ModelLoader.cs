@@ -1,9 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmForge.Model;
-using LlmForge.Text;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmForge.Interop;
 

@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using static TorchSharp.torch;
 
 namespace LlmForge.Interop;
 

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Unicode;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using static TorchSharp.torch;
 
 namespace LlmForge.Interop;
 

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
-using static TorchSharp.torch;
 
 namespace LlmForge.Interop;
 

@@ -1,6 +1,3 @@
-using LlmForge.Model;
-using static TorchSharp.torch;
-
 namespace LlmForge.Interop;
 
 /// <summary>

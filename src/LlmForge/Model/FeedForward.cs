@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Model;
 
 /// <summary>Chapter 4's feed-forward network: widen to 4× the embedding, GELU, narrow back.</summary>

@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace LlmForge.Model;
 

@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmForge.Model;
 

@@ -1,7 +1,5 @@
 using LlmForge.Model.Attention;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace LlmForge.Model;
 

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace LlmForge.Training;
 
 /// <summary>Appendix D's gradient clipping: scale all gradients together so their global L2 norm is at most <c>maxNorm</c>.</summary>

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using LlmForge.Model;
 
 namespace LlmForge.Training;
 

@@ -1,5 +1,3 @@
-using LlmForge.Model;
-
 namespace LlmForge.Training;
 
 /// <summary>A trainer as its callers see it, whatever its batches are: run it, watch it, stop it.</summary>

@@ -1,7 +1,4 @@
 using LlmForge.Data;
-using LlmForge.Model;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LlmForge.Training;
 

@@ -1,7 +1,3 @@
-using LlmForge.Model;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace LlmForge.Training;
 
 /// <summary>

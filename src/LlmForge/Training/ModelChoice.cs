@@ -1,7 +1,4 @@
 using LlmForge.Interop;
-using LlmForge.Model;
-using LlmForge.Text;
-using static TorchSharp.torch;
 
 namespace LlmForge.Training;
 

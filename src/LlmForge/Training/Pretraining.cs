@@ -1,9 +1,6 @@
 using System.Text.Json.Nodes;
 using LlmForge.Data;
 using LlmForge.Interop;
-using LlmForge.Model;
-using LlmForge.Text;
-using static TorchSharp.torch;
 
 namespace LlmForge.Training;
 

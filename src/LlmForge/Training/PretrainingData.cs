@@ -1,5 +1,4 @@
 using LlmForge.Data;
-using LlmForge.Text;
 
 namespace LlmForge.Training;
 

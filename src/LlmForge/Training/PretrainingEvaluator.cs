@@ -2,8 +2,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using LlmForge.Data;
 using LlmForge.Generation;
-using LlmForge.Model;
-using LlmForge.Text;
 
 namespace LlmForge.Training;
 

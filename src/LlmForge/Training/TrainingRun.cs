@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmForge.Interop;
-using LlmForge.Model;
 
 namespace LlmForge.Training;
 

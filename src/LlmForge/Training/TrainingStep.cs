@@ -1,6 +1,3 @@
-using LlmForge.Model;
-using static TorchSharp.torch;
-
 namespace LlmForge.Training;
 
 /// <summary>How one batch is scored: the loss tensor (with its graph) and the tokens or examples it counted.</summary>

@@ -1,0 +1,5 @@
+// Namespaces nearly every file of this project uses, imported once.
+global using TorchSharp;
+global using static TorchSharp.torch;
+global using LlmForge.Model;
+global using LlmForge.Text;
