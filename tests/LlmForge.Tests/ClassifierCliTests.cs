@@ -217,4 +217,17 @@ public sealed class ClassifierCliTests() : ScratchDirectory("llmforge-classify-c
         Assert.False(Directory.Exists(Path.Combine(_dir, "pre")));
         BadInputAssert.OneLine(CliRunner.Run("classify", "--model", FixtureModel.BookPth, "--config", FixtureModel.BookConfig, "--text", "hi"), "not a classifier");
     }
+
+    [Fact]
+    public void GenerateAndEvalRefuseAClassifierAndModelInfoCountsIt()
+    {
+        string run = Path.Combine(_dir, "info");
+        CliRunner.Json(CliRunner.Run(FixtureRun(run)));
+        BadInputAssert.OneLine(CliRunner.Run("generate", "--model", run, "--prompt", "hi"), "is a classifier (2 outputs: ham, spam), not a language model; use llmforge classify");
+        BadInputAssert.OneLine(CliRunner.Run("eval", "--model", run, "--file", TestPaths.Verdict, "--context-length", "16"), "use llmforge classify");
+        var info = CliRunner.Json(CliRunner.Run("model", "info", "--model", run, "--json"));
+        using var loaded = ModelLoader.Load(run);
+        Assert.Equal(loaded.Model.parameters().Sum(p => p.numel()), info.GetProperty("total_parameters").GetInt64());
+        Assert.Contains("a classifier of 2 classes (ham, spam)", info.GetProperty("kind").GetString());
+    }
 }

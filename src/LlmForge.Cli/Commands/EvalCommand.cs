@@ -23,6 +23,7 @@ static class EvalCommand
             string text = TextFile.ReadUtf8(parse.GetValue(file)!);
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device)); // before loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
+            ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);
             ComputeDevice.MoveTo(loaded.Model, onDevice);
             int length = parse.GetValue(contextLength);
             TextEvaluation.RequireContextLength(loaded.Config.ContextLength, length);

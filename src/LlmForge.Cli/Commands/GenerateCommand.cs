@@ -41,6 +41,7 @@ static class GenerateCommand
 
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device)); // before loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
+            ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);
             ComputeDevice.MoveTo(loaded.Model, onDevice);
             int[] promptIds = Prompt.Encode(loaded.Tokenizer, text, loaded.Config.VocabSize);
             if (parse.GetValue(stopAtEnd) && loaded.Tokenizer.EndOfTextId is int endOfText)

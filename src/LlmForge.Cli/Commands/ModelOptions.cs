@@ -9,6 +9,13 @@ static class ModelOptions
         Required = true,
     };
 
+    /// <summary>Generation and next-token loss need a vocabulary head: a classifier is refused by name, pointing at classify.</summary>
+    public static void RequireLanguageModel(LoadedModel loaded, string spec)
+    {
+        if (!loaded.Model.HasVocabularyHead)
+            throw new BadInputException($"--model {spec}: is a classifier ({loaded.Model.OutputSize} outputs{(loaded.Labels is { } labels ? ": " + string.Join(", ", labels) : "")}), not a language model; use llmforge classify");
+    }
+
     public static Option<string> Config() => new("--config")
     {
         Description = "the model's config JSON (book keys or Hugging Face keys), for a .pth file with none beside it",
