@@ -66,6 +66,7 @@ public static class ModelLoader
         {
             if (head is var (size, bias, labels)) model.ReplaceOutputHead(TorchSharp.torch.nn.Linear(config.EmbDim, size, hasBias: bias), labels);
             model.ClassifierInput = extras.Input;
+            model.PromptFormat = extras.PromptFormat;
             if (extras.LoRA is var (rank, alpha))
             {
                 // Only the layers whose adapters the file holds: the weight loader then names anything missing.
@@ -85,7 +86,7 @@ public static class ModelLoader
     }
 
     /// <summary>A config's keys beyond the hyperparameters: a replaced output head, and LoRA adapters.</summary>
-    sealed record ConfigExtras((int Size, bool Bias, string[]? Labels)? Head, (int Rank, double Alpha)? LoRA, (int PaddedLength, string Pooling)? Input = null);
+    sealed record ConfigExtras((int Size, bool Bias, string[]? Labels)? Head, (int Rank, double Alpha)? LoRA, (int PaddedLength, string Pooling)? Input = null, string? PromptFormat = null);
 
     /// <summary>
     /// The loader dispatches on <c>config.json</c>'s <c>architecture</c>: <c>gpt2</c>, or none (checkpoints written
@@ -99,8 +100,16 @@ public static class ModelLoader
         if (json?["architecture"] is JsonNode architecture
             && (architecture.GetValueKind() != JsonValueKind.String || architecture.GetValue<string>() != "gpt2"))
             throw new BadInputException($"{configPath}: architecture {architecture.ToJsonString()} is not one this version of LlmForge builds (gpt2)");
-        return new ConfigExtras(HeadOf(json, configPath), LoRAOf(json, configPath), InputOf(json, configPath));
+        return new ConfigExtras(HeadOf(json, configPath), LoRAOf(json, configPath), InputOf(json, configPath), PromptFormatOf(json, configPath));
     }
+
+    /// <summary>An instruction-tuned model's <c>prompt_format</c> (<c>alpaca</c>), or null.</summary>
+    static string? PromptFormatOf(JsonObject? json, string configPath) => json?["prompt_format"] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "alpaca" => "alpaca",
+        var other => throw new BadInputException($"{configPath}: 'prompt_format' {other.ToJsonString()} is not one LlmForge knows (alpaca)"),
+    };
 
     /// <summary>A classifier's <c>padded_length</c> and <c>pooling</c> in <c>output_head</c> (both or neither).</summary>
     static (int PaddedLength, string Pooling)? InputOf(JsonObject? json, string configPath)

@@ -116,6 +116,12 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
     public (int PaddedLength, string Pooling)? ClassifierInput { get; set; }
 
     /// <summary>
+    /// The prompt format an instruction-tuned model was trained on (<c>alpaca</c>), so that <c>respond</c> and
+    /// the server apply it unasked; null for a base model. Written in <c>config.json</c> as <c>prompt_format</c>.
+    /// </summary>
+    public string? PromptFormat { get; set; }
+
+    /// <summary>
     /// The classes' names, one per output in class-index order (a classifier's), or null (a language model,
     /// or a class head whose names are not known yet). Set with the head or later; written in <c>config.json</c>.
     /// </summary>
@@ -182,6 +188,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
             }
             json["output_head"] = head;
         }
+        if (PromptFormat != null) json["prompt_format"] = PromptFormat;
         // The adapters' settings: the loader wraps the same layers before it reads X.lora.A and X.lora.B.
         if (LoRA.Settings(this) is var (rank, alpha))
             json["lora"] = new JsonObject { ["rank"] = rank, ["alpha"] = alpha };
@@ -201,7 +208,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
     /// <summary>A model shaped like this one (head, labels, wrapped layers) built from <paramref name="config"/>, such as another dropout rate.</summary>
     public GptModel NewOfSameShape(GptConfig config)
     {
-        var copy = new GptModel(config) { ClassifierInput = ClassifierInput };
+        var copy = new GptModel(config) { ClassifierInput = ClassifierInput, PromptFormat = PromptFormat };
         if (!HasVocabularyHead || _labels != null) copy.ReplaceOutputHead(nn.Linear(Config.EmbDim, OutputSize, hasBias: HeadHasBias), _labels);
         // The same layers wrapped, so the copy's parameters have the same names (mixed precision pairs them by name).
         if (LoRA.Settings(this) is var (rank, alpha))

@@ -18,6 +18,9 @@ public interface IEvaluator
     /// <summary>Evaluates <paramref name="model"/> after <paramref name="step"/> steps, records the figures in <paramref name="entry"/>, returns a one-line report.</summary>
     string Evaluate(ILanguageModel model, long step, JsonObject entry);
 
+    /// <summary>Adds figures of the step just taken (besides its <c>train_loss</c>) to its metrics line, such as DPO's rewards.</summary>
+    void AfterStep(JsonObject entry) { }
+
     /// <summary>A run (re)starts at <paramref name="step"/>: whatever was written for later steps goes.</summary>
     void ContinueFrom(long step) { }
 

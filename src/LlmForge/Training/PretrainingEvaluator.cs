@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using LlmForge.Data;
 using LlmForge.Generation;
 
@@ -10,10 +9,10 @@ namespace LlmForge.Training;
 /// batches of each split (<c>eval_train_loss</c>, <c>val_loss</c>), and a greedy sample from the prompt
 /// appended to <c>samples.txt</c>, one block per evaluation.
 /// </summary>
-public sealed partial class PretrainingEvaluator(string runDir, DataLoader train, DataLoader? val, int batches,
+public sealed class PretrainingEvaluator(string runDir, DataLoader train, DataLoader? val, int batches,
     ITokenizer tokenizer, string samplePrompt, int sampleTokens) : IEvaluator
 {
-    string SamplesPath => Path.Combine(runDir, RunFiles.Samples);
+    readonly SampleLog _samples = new(Path.Combine(runDir, RunFiles.Samples));
 
     public string Evaluate(ILanguageModel model, long step, JsonObject entry)
     {
@@ -44,28 +43,11 @@ public sealed partial class PretrainingEvaluator(string runDir, DataLoader train
             return report + "; no sample, the model's logits are not finite";
         }
         // One block per sample, its newlines kept: a header line, the text, a blank line.
-        File.AppendAllText(SamplesPath, $"[step {step}]\n{tokenizer.Decode([.. prompt, .. ids])}\n\n");
+        _samples.Append(step, tokenizer.Decode([.. prompt, .. ids]));
         return report;
     }
 
     public void Plot(IReadOnlyList<JsonObject> entries) => LossPlot.Save(Path.Combine(runDir, RunFiles.Plot), entries);
 
-    /// <summary>Drops the samples of steps after <paramref name="step"/> (a resumed run writes them again).</summary>
-    public void ContinueFrom(long step)
-    {
-        if (!File.Exists(SamplesPath)) return;
-        var kept = new List<string>();
-        bool keeping = true;
-        foreach (var line in File.ReadLines(SamplesPath))
-        {
-            // Each block starts with "[step N]"; the lines up to the next header belong to it.
-            var header = SampleHeader().Match(line);
-            if (header.Success) keeping = long.TryParse(header.Groups[1].Value, out long s) && s <= step;
-            if (keeping) kept.Add(line);
-        }
-        AtomicFile.WriteAllLines(SamplesPath, kept);
-    }
-
-    [GeneratedRegex(@"^\[step ([0-9]+)\]")]
-    private static partial Regex SampleHeader();
+    public void ContinueFrom(long step) => _samples.TruncateAfter(step);
 }

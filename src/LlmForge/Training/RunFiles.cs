@@ -14,12 +14,15 @@ public static class RunFiles
     /// <summary>A classifier's run: its accuracy plot, and (<c>--keep-best</c>) the checkpoint of its best validation accuracy.</summary>
     public const string AccuracyPlot = "accuracy.png", Best = "best";
 
+    /// <summary>An instruction run's answers to its test entries, written at the end.</summary>
+    public const string TestResponses = "test-responses.json";
+
     /// <summary>Temporaries left by a write that was killed or ran out of disk: ours, and safe to delete.</summary>
-    static readonly string[] Temporaries = [Options + ".tmp", Metrics + ".tmp", Samples + ".tmp", Plot + ".tmp.png", AccuracyPlot + ".tmp.png"];
+    static readonly string[] Temporaries = [Options + ".tmp", Metrics + ".tmp", Samples + ".tmp", Plot + ".tmp.png", AccuracyPlot + ".tmp.png", TestResponses + ".tmp"];
 
     /// <summary>A run directory as an <see cref="OutputKind"/>: its own files and, inside <c>checkpoints/</c>, checkpoints.</summary>
     public static readonly OutputKind Kind = new("run",
-        name => name is Options or Metrics or Plot or Samples or Lock or "checkpoints" or AccuracyPlot or Best
+        name => name is Options or Metrics or Plot or Samples or Lock or "checkpoints" or AccuracyPlot or Best or TestResponses
             || Temporaries.Contains(name) || IsBestLeftover(name),
         (directory, inner) => directory == Best || IsBestLeftover(directory)
             || inner is "latest" or "latest.tmp" || Checkpoint.StepNamePattern().IsMatch(inner) || inner.StartsWith(".tmp-step-") || inner.StartsWith(".old-step-"));

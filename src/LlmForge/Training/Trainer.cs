@@ -66,6 +66,9 @@ public sealed class Trainer<TBatch> : ITrainer
 
     public ILanguageModel Model => _model;
 
+    /// <summary>The tokenizer the run's data was encoded with (saved in checkpoints unless it is GPT-2's).</summary>
+    public ITokenizer Tokenizer => _tokenizer;
+
     public TrainingOptions Options => _options;
 
     public long TrainableParameters => _optimizer.TrainableCount;
@@ -143,6 +146,7 @@ public sealed class Trainer<TBatch> : ITrainer
 
             var entry = Entry(epoch + 1, lr, Elapsed());
             entry["train_loss"] = Math.Round(trainLoss, 6);
+            _evaluator.AfterStep(entry);
             bool last = _step == TotalSteps;
             bool evaluated = _step % _options.EvalEvery == 0 || last || (_options.EvaluateEachEpoch && _step % _stepsPerEpoch == 0);
             if (evaluated)
