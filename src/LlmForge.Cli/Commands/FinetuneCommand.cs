@@ -7,5 +7,6 @@ static class FinetuneCommand
     {
         FinetuneClassifyCommand.Create(),
         FinetuneInstructCommand.Create(),
+        FinetuneDpoCommand.Create(),
     };
 }

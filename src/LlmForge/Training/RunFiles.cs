@@ -17,12 +17,15 @@ public static class RunFiles
     /// <summary>An instruction run's answers to its test entries, written at the end.</summary>
     public const string TestResponses = "test-responses.json";
 
+    /// <summary>A DPO run's plot of the chosen and rejected rewards.</summary>
+    public const string RewardsPlot = "rewards.png";
+
     /// <summary>Temporaries left by a write that was killed or ran out of disk: ours, and safe to delete.</summary>
-    static readonly string[] Temporaries = [Options + ".tmp", Metrics + ".tmp", Samples + ".tmp", Plot + ".tmp.png", AccuracyPlot + ".tmp.png", TestResponses + ".tmp"];
+    static readonly string[] Temporaries = [Options + ".tmp", Metrics + ".tmp", Samples + ".tmp", Plot + ".tmp.png", AccuracyPlot + ".tmp.png", TestResponses + ".tmp", RewardsPlot + ".tmp.png"];
 
     /// <summary>A run directory as an <see cref="OutputKind"/>: its own files and, inside <c>checkpoints/</c>, checkpoints.</summary>
     public static readonly OutputKind Kind = new("run",
-        name => name is Options or Metrics or Plot or Samples or Lock or "checkpoints" or AccuracyPlot or Best or TestResponses
+        name => name is Options or Metrics or Plot or Samples or Lock or "checkpoints" or AccuracyPlot or Best or TestResponses or RewardsPlot
             || Temporaries.Contains(name) || IsBestLeftover(name),
         (directory, inner) => directory == Best || IsBestLeftover(directory)
             || inner is "latest" or "latest.tmp" || Checkpoint.StepNamePattern().IsMatch(inner) || inner.StartsWith(".tmp-step-") || inner.StartsWith(".old-step-"));

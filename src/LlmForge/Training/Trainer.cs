@@ -30,6 +30,8 @@ public sealed class Trainer<TBatch> : ITrainer
     readonly int _stepsPerEpoch;
     readonly TrainingStep<TBatch> _trainingStep;
 
+    readonly IDisposable? _owned;
+
     RunLock? _lock;        // held while this trainer may write the run
     long _step;            // optimiser steps done
     long _tokensSeen;      // what the batch losses counted: tokens, or examples
@@ -38,9 +40,11 @@ public sealed class Trainer<TBatch> : ITrainer
     /// <param name="tokenizer">saved in each checkpoint (unless it is GPT-2's), so the checkpoint stands alone.</param>
     /// <param name="facts">what the data was when the run started (token counts, example counts), saved in each
     /// checkpoint; a resumed run must find the same.</param>
+    /// <param name="owned">disposed with the trainer: what its loss or evaluator holds besides the model (DPO's reference).</param>
     public Trainer(TrainingOptions options, string runDir, ILanguageModel model, ITokenizer tokenizer,
-        IBatchSource<TBatch> train, BatchLoss<TBatch> loss, IEvaluator evaluator, JsonObject facts)
+        IBatchSource<TBatch> train, BatchLoss<TBatch> loss, IEvaluator evaluator, JsonObject facts, IDisposable? owned = null)
     {
+        _owned = owned;
         _options = options;
         _runDir = runDir;
         _model = model;
@@ -229,6 +233,7 @@ public sealed class Trainer<TBatch> : ITrainer
         _mixed?.Dispose();
         _optimizer.Dispose();
         _model.Module.Dispose();
+        _owned?.Dispose();
         _lock?.Dispose();
     }
 }
