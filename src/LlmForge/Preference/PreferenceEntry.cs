@@ -1,3 +1,5 @@
+using LlmForge.Instruction;
+
 namespace LlmForge.Preference;
 
 /// <summary>
@@ -9,11 +11,11 @@ namespace LlmForge.Preference;
 public sealed record PreferenceEntry(string Instruction, string Input, string Chosen, string Rejected, string? Output, int Index)
 {
     /// <summary>The Alpaca prompt of this entry (without the response header).</summary>
-    public string Prompt => PreferencePrompt.Format(Instruction, Input);
+    public string Prompt => AlpacaPrompt.Format(Instruction, Input);
 
     /// <summary>The prompt, the response header and the chosen response: the text the chosen sequence encodes.</summary>
-    public string ChosenText => Prompt + PreferencePrompt.ResponseHeader + Chosen;
+    public string ChosenText => Prompt + AlpacaPrompt.ResponseHeader + Chosen;
 
     /// <summary>The same with the rejected response.</summary>
-    public string RejectedText => Prompt + PreferencePrompt.ResponseHeader + Rejected;
+    public string RejectedText => Prompt + AlpacaPrompt.ResponseHeader + Rejected;
 }
