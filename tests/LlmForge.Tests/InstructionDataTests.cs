@@ -29,7 +29,7 @@ public class InstructionDataTests() : ScratchDirectory("inst-")
     static InstructionDataset Fixture8() => InstructionDataset.Encode(InstructionFile.Read(Instructions8).Entries, Gpt2);
 
     /// <summary>The first batch of 4 of instructions-8.json in file order, cut to the tiny model's context (64).</summary>
-    static InstructionBatch FirstBatch(bool mask) =>
+    static TokenBatch FirstBatch(bool mask) =>
         new InstructionLoader(Fixture8(), 4, maxLength: 64, shuffle: false, maskInstruction: mask).Batches().First();
 
     [Fact]

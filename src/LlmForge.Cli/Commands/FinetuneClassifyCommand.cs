@@ -11,50 +11,37 @@ static class FinetuneClassifyCommand
         var shared = new TrainingOptionSet(defaults,
             "start from these weights: GPT-2 (gpt2-124M ...), a pretraining run, any form generate takes, or a .pth with its --config");
         shared.Out.Description = "the run directory (metrics.jsonl, loss.png, accuracy.png, checkpoints/, best/)";
-        var data = new Option<string>("--data") { Description = "labelled texts: label<TAB>text lines (TSV), or a CSV with a header; split 70/10/20 with the seed" };
-        var train = new Option<string>("--train") { Description = "the training set (with --validation and --test, instead of --data)" };
-        var validation = new Option<string>("--validation") { Description = "the validation set" };
-        var test = new Option<string>("--test") { Description = "the test set" };
+        var sets = new FineTuningOptionSet(defaults, "labelled texts: label<TAB>text lines (TSV), or a CSV with a header; split 70/10/20 with the seed",
+            "the training set (with --validation and --test, instead of --data)",
+            "ids per text, padded or cut (default: the longest training text, within the model's context)");
         var textColumn = new Option<string>("--text-column") { Description = "a CSV's text column (default text)" };
         var labelColumn = new Option<string>("--label-column") { Description = "a CSV's label column (default label)" };
         var balance = new Option<bool>("--balance") { Description = "undersample every class to the size of the smallest before the split (the book)" };
-        var maxLength = new Option<int?>("--max-length") { Description = "ids per text, padded or cut (default: the longest training text, within the model's context)" };
-        var tokenizer = new Option<string>("--tokenizer") { Description = "the tokenizer of random weights: gpt2 (default) or a trained one; loaded weights bring theirs", DefaultValueFactory = _ => defaults.Tokenizer };
         var lastBlocks = new Option<int?>("--train-last-blocks") { Description = "transformer blocks that train, from the last, with the final norm and the head (default 1, the book; with LoRA 0)" };
         var trainAll = new Option<bool>("--train-all") { Description = "train every weight" };
-        var loraRank = new Option<int?>("--lora-rank") { Description = "wrap every linear layer of the blocks and the head with LoRA adapters of this rank; only they train" };
-        var loraAlpha = new Option<double?>("--lora-alpha") { Description = "LoRA's alpha: adapters' output scaled by alpha / rank (default: the rank)" };
         var pool = new Option<string>("--pool") { Description = "last (default, the book: the last position, padding included) or mean (over the real tokens)", DefaultValueFactory = _ => defaults.Pooling };
         var keepBest = new Option<bool>("--keep-best") { Description = "keep the model of the best validation accuracy in RUN/best/ and report the accuracies from it" };
         var dryRun = new Option<bool>("--dry-run") { Description = "build the splits and the model, print their sizes, train nothing, write nothing" };
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
 
-        Option[] runOptions = [data, train, validation, test, textColumn, labelColumn, balance, maxLength, tokenizer, lastBlocks, trainAll, loraRank, loraAlpha, pool, keepBest, .. shared.All];
+        Option[] runOptions = [.. sets.All, textColumn, labelColumn, balance, lastBlocks, trainAll, pool, keepBest, .. shared.All];
         var command = new Command("classify", "Fine-tune a model into a text classifier (the book's spam classifier), with checkpoints that resume exactly.");
         foreach (var option in runOptions.Append(dryRun).Append(shared.Resume).Append(threads).Append(json)) command.Options.Add(option);
 
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
-            ClassificationOptions Options() => shared.Read(parse, new ClassificationOptions
+            ClassificationOptions Options() => shared.Read(parse, sets.Read(parse, new ClassificationOptions
             {
-                Data = parse.GetValue(data),
-                Train = parse.GetValue(train),
-                Validation = parse.GetValue(validation),
-                Test = parse.GetValue(test),
                 TextColumn = parse.GetValue(textColumn),
                 LabelColumn = parse.GetValue(labelColumn),
                 Balance = parse.GetValue(balance),
-                MaxLength = parse.GetValue(maxLength),
-                Tokenizer = parse.GetValue(tokenizer)!,
                 TrainLastBlocks = parse.GetValue(lastBlocks),
                 TrainAll = parse.GetValue(trainAll),
-                LoraRank = parse.GetValue(loraRank),
-                LoraAlpha = parse.GetValue(loraAlpha),
                 Pooling = parse.GetValue(pool)!,
                 KeepBest = parse.GetValue(keepBest),
-            });
+            }));
 
             if (parse.GetValue(dryRun))
             {

@@ -11,16 +11,13 @@ static class FinetuneDpoCommand
         var shared = new TrainingOptionSet(defaults,
             "the model to align, usually a finetune instruct run: the policy starts from it, and a frozen copy of it is the reference");
         shared.Out.Description = "the run directory (metrics.jsonl with rewards, loss.png, rewards.png, checkpoints/)";
-        var data = new Option<string>("--data") { Description = "a JSON array of {instruction, input, chosen, rejected}, split 85/10/5 into train / test / validation in file order" };
-        var train = new Option<string>("--train") { Description = "the training pairs (instead of --data; --validation is optional)" };
-        var validation = new Option<string>("--validation") { Description = "the validation pairs" };
-        var test = new Option<string>("--test") { Description = "the test pairs (kept for your own evaluation)" };
+        var sets = new FineTuningOptionSet(defaults, "a JSON array of {instruction, input, chosen, rejected}, split 85/10/5 into train / test / validation in file order",
+            "the training pairs (instead of --data; --validation and --test are optional)", "ids per sequence at most (default: the model's context)", lora: false);
         var beta = new Option<double>("--beta") { Description = $"how far the policy may move from the reference (default {defaults.Beta})", DefaultValueFactory = _ => defaults.Beta };
-        var maxLength = new Option<int?>("--max-length") { Description = "ids per sequence at most (default: the model's context)" };
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
 
-        Option[] runOptions = [data, train, validation, test, beta, maxLength, .. shared.All];
+        Option[] runOptions = [.. sets.All, beta, .. shared.All];
         var command = new Command("dpo", "Align a model with preference pairs (DPO), with checkpoints that resume exactly.");
         foreach (var option in runOptions.Append(shared.Resume).Append(threads).Append(json)) command.Options.Add(option);
 
@@ -29,15 +26,7 @@ static class FinetuneDpoCommand
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             var trainer = shared.StartOrResume(parse, runOptions, DpoFineTuning.Resume, (runDir, overwrite) =>
             {
-                var options = shared.Read(parse, new DpoOptions
-                {
-                    Data = parse.GetValue(data),
-                    Train = parse.GetValue(train),
-                    Validation = parse.GetValue(validation),
-                    Test = parse.GetValue(test),
-                    Beta = parse.GetValue(beta),
-                    MaxLength = parse.GetValue(maxLength),
-                });
+                var options = shared.Read(parse, sets.Read(parse, new DpoOptions { Beta = parse.GetValue(beta) }));
                 if (options.Precision == "bf16") ModelOptions.WarnIfBf16IsEmulated();
                 return DpoFineTuning.Start(options, runDir, overwrite);
             });

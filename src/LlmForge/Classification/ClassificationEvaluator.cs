@@ -1,6 +1,5 @@
-using System.Text.Json.Nodes;
-using LlmForge.Interop;
 using LlmForge.Training;
+using System.Text.Json.Nodes;
 
 namespace LlmForge.Classification;
 

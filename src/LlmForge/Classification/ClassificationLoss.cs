@@ -1,5 +1,4 @@
 using LlmForge.Training;
-
 namespace LlmForge.Classification;
 
 /// <summary>The book's classification loss (chapter 6): cross-entropy of one logit vector per text against its class.</summary>

@@ -1,3 +1,5 @@
+using LlmForge.Training;
+
 namespace LlmForge.Classification;
 
 /// <summary>The book's <c>calc_accuracy_loader</c> and <c>calc_loss_loader</c> for a classifier, in eval mode without gradients.</summary>
@@ -57,23 +59,6 @@ public static class ClassificationMetrics
         return batches == 0 ? (double.NaN, double.NaN) : (total / batches, (double)correct / examples);
     }
 
-    /// <summary>Runs <paramref name="score"/> on each batch with the model in eval mode (dropout off), then restores its mode.</summary>
-    static void Evaluate(ILanguageModel model, ClassificationLoader loader, int? numBatches, int epoch, Action<ClassificationBatch> score)
-    {
-        bool wasTraining = model.Module.training;
-        model.Module.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            foreach (var batch in loader.Batches(epoch).Take(Math.Min(numBatches ?? loader.Count, loader.Count)))
-            {
-                using var scope = NewDisposeScope();
-                score(batch);
-            }
-        }
-        finally
-        {
-            if (wasTraining) model.Module.train();
-        }
-    }
+    static void Evaluate(ILanguageModel model, ClassificationLoader loader, int? numBatches, int epoch, Action<ClassificationBatch> score) =>
+        BatchEvaluation.ForEach(model, loader, numBatches, epoch, score);
 }

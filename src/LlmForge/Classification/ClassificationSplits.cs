@@ -1,5 +1,3 @@
-using LlmForge.Data;
-
 namespace LlmForge.Classification;
 
 /// <summary>The training, validation and test examples of a classifier, and its classes.</summary>

@@ -1,6 +1,4 @@
-using LlmForge.Interop;
 using LlmForge.Training;
-
 namespace LlmForge.Classification;
 
 /// <summary>A classifier's fine-tuning run: its trainer and its data, and the accuracies it reaches.</summary>

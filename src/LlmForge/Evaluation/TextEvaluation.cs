@@ -1,4 +1,3 @@
-using LlmForge.Data;
 using LlmForge.Training;
 
 namespace LlmForge.Evaluation;

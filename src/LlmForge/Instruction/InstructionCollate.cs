@@ -18,7 +18,7 @@ public static class InstructionCollate
     /// book's exercise 7.2) the first <c>promptLength - 1</c> targets (those predicting prompt tokens) are
     /// also ignored. Last, rows are cut to <paramref name="maxLength"/> ids when given (the model's context).
     /// </summary>
-    public static InstructionBatch Collate(IReadOnlyList<int[]> sequences, int padId, int? maxLength = null, IReadOnlyList<int>? promptLengths = null)
+    public static TokenBatch Collate(IReadOnlyList<int[]> sequences, int padId, int? maxLength = null, IReadOnlyList<int>? promptLengths = null)
     {
         if (sequences.Count == 0) throw new ArgumentException("a batch needs at least one sequence");
         if (maxLength < 1) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must be at least 1");
@@ -54,6 +54,6 @@ public static class InstructionCollate
                 targets[r * length + t] = rowTargets[t];
             }
         }
-        return new InstructionBatch(inputs, targets, rows, length);
+        return new TokenBatch(inputs, targets, rows, length);
     }
 }

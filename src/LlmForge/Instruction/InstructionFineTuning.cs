@@ -1,6 +1,5 @@
-using System.Text.Json.Nodes;
-using LlmForge.Interop;
 using LlmForge.Training;
+using System.Text.Json.Nodes;
 
 namespace LlmForge.Instruction;
 
@@ -24,11 +23,11 @@ public static class InstructionFineTuning
     public static InstructionRun Resume(string runDir)
     {
         InstructionSplits? splits = null;
-        var trainer = TrainingRun.Resume<InstructionOptions, InstructionBatch>(runDir, (o, loaded) => Build(o, runDir, loaded, out splits));
+        var trainer = TrainingRun.Resume<InstructionOptions, TokenBatch>(runDir, (o, loaded) => Build(o, runDir, loaded, out splits));
         return new InstructionRun(trainer, splits!);
     }
 
-    static Trainer<InstructionBatch> Build(InstructionOptions options, string runDir, LoadedModel? checkpoint, out InstructionSplits splits)
+    static Trainer<TokenBatch> Build(InstructionOptions options, string runDir, LoadedModel? checkpoint, out InstructionSplits splits)
     {
         GptModel? model = checkpoint?.Model;
         try
@@ -75,7 +74,7 @@ public static class InstructionFineTuning
                 ["validation_entries"] = splits.Validation.Count,
                 ["test_entries"] = splits.Test.Count,
             };
-            return new Trainer<InstructionBatch>(options, runDir, model, tokenizer, train, InstructionLoss.Batch, evaluator, facts);
+            return new Trainer<TokenBatch>(options, runDir, model, tokenizer, train, InstructionLoss.Batch, evaluator, facts);
         }
         catch
         {
@@ -86,9 +85,9 @@ public static class InstructionFineTuning
 }
 
 /// <summary>An instruction fine-tuning run: its trainer, its data, and the answers it gives at the end.</summary>
-public sealed class InstructionRun(Trainer<InstructionBatch> trainer, InstructionSplits splits) : IDisposable
+public sealed class InstructionRun(Trainer<TokenBatch> trainer, InstructionSplits splits) : IDisposable
 {
-    public Trainer<InstructionBatch> Trainer => trainer;
+    public Trainer<TokenBatch> Trainer => trainer;
 
     public InstructionSplits Splits => splits;
 

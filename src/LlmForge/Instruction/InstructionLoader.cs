@@ -1,5 +1,3 @@
-using LlmForge.Data;
-
 namespace LlmForge.Instruction;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace LlmForge.Instruction;
 /// with the same order rules as every loader (<see cref="BatchOrder"/>): the book's training loader shuffles
 /// and drops the last partial batch, its evaluation loaders keep every entry in order.
 /// </summary>
-public sealed class InstructionLoader : Training.IBatchSource<InstructionBatch>
+public sealed class InstructionLoader : Training.IBatchSource<TokenBatch>
 {
     readonly BatchOrder _order;
 
@@ -38,7 +36,7 @@ public sealed class InstructionLoader : Training.IBatchSource<InstructionBatch>
     public IReadOnlyList<int> Order(int epoch) => _order.Order(epoch);
 
     /// <summary>The batches of <paramref name="epoch"/>, from batch <paramref name="skip"/> on (a resumed run continues exactly).</summary>
-    public IEnumerable<InstructionBatch> Batches(int epoch = 0, int skip = 0)
+    public IEnumerable<TokenBatch> Batches(int epoch = 0, int skip = 0)
     {
         foreach (var entries in _order.Batches(epoch, skip))
         {

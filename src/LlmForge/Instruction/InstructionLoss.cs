@@ -1,5 +1,3 @@
-using LlmForge.Training;
-
 namespace LlmForge.Instruction;
 
 /// <summary>The book's instruction fine-tuning loss: next-token cross-entropy over the targets that are not ignored.</summary>
@@ -11,7 +9,7 @@ public static class InstructionLoss
     /// target masked, as can happen with a masked instruction longer than the context) gives a loss of 0
     /// that changes no gradient, where PyTorch's mean over nothing would be NaN and stop the run.
     /// </summary>
-    public static (Tensor Loss, long Count) Batch(ILanguageModel model, InstructionBatch batch)
+    public static (Tensor Loss, long Count) Batch(ILanguageModel model, TokenBatch batch)
     {
         using var scope = NewDisposeScope();
         var logits = model.forward(batch.InputTensor(model.Device), null);

@@ -1,3 +1,5 @@
+using LlmForge.Training;
+
 namespace LlmForge.Instruction;
 
 /// <summary>The book's <c>calc_loss_loader</c> for instruction data, in eval mode without gradients.</summary>
@@ -10,26 +12,15 @@ public static class InstructionMetrics
     /// </summary>
     public static double MeanLoss(ILanguageModel model, InstructionLoader loader, int? numBatches = null, int epoch = 0)
     {
-        bool wasTraining = model.Module.training;
-        model.Module.eval();
-        try
+        double total = 0;
+        int batches = 0;
+        BatchEvaluation.ForEach(model, loader, numBatches, epoch, batch =>
         {
-            using var noGrad = no_grad();
-            double total = 0;
-            int batches = 0;
-            foreach (var batch in loader.Batches(epoch).Take(Math.Min(numBatches ?? loader.Count, loader.Count)))
-            {
-                using var scope = NewDisposeScope();
-                var (loss, counted) = InstructionLoss.Batch(model, batch);
-                if (counted == 0) continue;
-                total += loss.item<float>();
-                batches++;
-            }
-            return batches == 0 ? double.NaN : total / batches;
-        }
-        finally
-        {
-            if (wasTraining) model.Module.train();
-        }
+            var (loss, counted) = InstructionLoss.Batch(model, batch);
+            if (counted == 0) return;
+            total += loss.item<float>();
+            batches++;
+        });
+        return batches == 0 ? double.NaN : total / batches;
     }
 }

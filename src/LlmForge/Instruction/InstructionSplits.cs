@@ -1,5 +1,3 @@
-using LlmForge.Data;
-
 namespace LlmForge.Instruction;
 
 /// <summary>The training, validation and test entries of an instruction fine-tuning run.</summary>

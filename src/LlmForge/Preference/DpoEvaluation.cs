@@ -1,3 +1,5 @@
+using LlmForge.Training;
+
 namespace LlmForge.Preference;
 
 /// <summary>The book's <c>evaluate_dpo_loss_loader</c>: DPO's loss and rewards over some batches, in eval mode without gradients.</summary>
@@ -12,25 +14,14 @@ public static class DpoEvaluation
     {
         double lossSum = 0, chosenSum = 0, rejectedSum = 0;
         int batches = 0;
-        bool wasTraining = policy.Module.training;
-        policy.Module.eval();
-        try
+        BatchEvaluation.ForEach(policy, loader, numBatches, epoch, batch =>
         {
-            using var noGrad = no_grad();
-            foreach (var batch in loader.Batches(epoch).Take(Math.Min(numBatches ?? loader.Count, loader.Count)))
-            {
-                using var scope = NewDisposeScope();
-                var scores = loss.Score(policy, batch).Scores;
-                lossSum += scores.Loss;
-                chosenSum += scores.ChosenReward;
-                rejectedSum += scores.RejectedReward;
-                batches++;
-            }
-        }
-        finally
-        {
-            if (wasTraining) policy.Module.train();
-        }
+            var scores = loss.Score(policy, batch).Scores;
+            lossSum += scores.Loss;
+            chosenSum += scores.ChosenReward;
+            rejectedSum += scores.RejectedReward;
+            batches++;
+        });
         return batches == 0 ? new DpoScores(double.NaN, double.NaN, double.NaN) : new DpoScores(lossSum / batches, chosenSum / batches, rejectedSum / batches);
     }
 }

@@ -1,5 +1,5 @@
-using System.Text.Json.Nodes;
 using LlmForge.Training;
+using System.Text.Json.Nodes;
 
 namespace LlmForge.Preference;
 

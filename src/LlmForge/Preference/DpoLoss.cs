@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using LlmForge.Training;
 
 namespace LlmForge.Preference;
 

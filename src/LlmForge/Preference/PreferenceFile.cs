@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LlmForge.Data;
 
 namespace LlmForge.Preference;
 

@@ -1,5 +1,3 @@
-using LlmForge.Data;
-
 namespace LlmForge.Preference;
 
 /// <summary>

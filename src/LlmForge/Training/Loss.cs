@@ -1,5 +1,3 @@
-using LlmForge.Data;
-
 namespace LlmForge.Training;
 
 /// <summary>The book's loss functions (chapter 5): next-token cross-entropy of a batch, and its mean over a loader.</summary>

@@ -1,5 +1,3 @@
-using LlmForge.Interop;
-
 namespace LlmForge.Training;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using LlmForge.Data;
-using LlmForge.Interop;
 
 namespace LlmForge.Training;
 

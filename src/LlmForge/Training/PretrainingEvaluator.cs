@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using LlmForge.Data;
-using LlmForge.Generation;
 
 namespace LlmForge.Training;
 

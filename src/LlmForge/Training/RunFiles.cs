@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LlmForge.Interop;
 
 namespace LlmForge.Training;
 

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using LlmForge.Data;
-using LlmForge.Interop;
 
 namespace LlmForge.Training;
 
