@@ -22,6 +22,7 @@ root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(FinetuneCommand.Create());
 root.Subcommands.Add(ClassifyCommand.Create());
 root.Subcommands.Add(RespondCommand.Create());
+root.Subcommands.Add(JudgeCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
