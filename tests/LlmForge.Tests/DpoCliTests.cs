@@ -79,4 +79,28 @@ public sealed class DpoCliTests() : ScratchDirectory("llmforge-dpo-cli")
         BadInputAssert.OneLine(CliRunner.Run([.. args]), expected);
         Assert.False(Directory.Exists(Path.Combine(_dir, "run-" + kind)));
     }
+
+    [Fact]
+    public void WithLoRATheReferenceIsTheSameModelWithoutItsAdapters()
+    {
+        string run = Path.Combine(_dir, "lora");
+        CliRunner.Json(CliRunner.Run(FixtureRun(run, "--lora-rank", "4")));
+        var steps = TrainingTests.Metrics(run).Where(m => m["train_loss"] != null).ToArray();
+        // B starts at zero: the policy is the reference at first, and then moves away from it.
+        Assert.Equal(Math.Log(2), steps[0]["train_loss"]!.GetValue<double>(), 6);
+        Assert.Equal(0, steps[0]["chosen_reward"]!.GetValue<double>());
+        Assert.NotEqual(0, steps[3]["chosen_reward"]!.GetValue<double>() - steps[3]["rejected_reward"]!.GetValue<double>());
+        // Only the adapters trained: every base weight is the starting model's.
+        using var before = PthStateDict.Open(FixtureModel.BookPth);
+        using var after = SafeTensorsFile.Open(Path.Combine(Checkpoint.Latest(run)!, "model.safetensors"));
+        int adapters = 0;
+        foreach (var name in after.Names)
+        {
+            if (name.Contains(".lora.")) { adapters++; continue; }
+            using var a = after.Read(name);
+            using var b = before.Read(name.Replace(".linear.", "."));
+            Assert.True(a.equal(b).all().item<bool>(), $"{name} changed although only adapters train");
+        }
+        Assert.Equal(2 * (2 * 6 + 1), adapters);
+    }
 }

@@ -4,7 +4,8 @@ namespace LlmForge.Cli.Commands;
 /// The data, length, tokenizer and LoRA options every <c>finetune</c> command shares, declared once
 /// (<see cref="FineTuningOptions"/>); each command words <c>--data</c> and the sets for its own data.
 /// </summary>
-sealed class FineTuningOptionSet(FineTuningOptions defaults, string data, string train, string maxLength, bool lora = true)
+/// <param name="randomWeights">whether the trainer may start from random weights, which read <c>--tokenizer</c> (DPO needs <c>--model</c>).</param>
+sealed class FineTuningOptionSet(FineTuningOptions defaults, string data, string train, string maxLength, bool randomWeights = true)
 {
     public readonly Option<string> Data = new("--data") { Description = data };
     public readonly Option<string> Train = new("--train") { Description = train };
@@ -19,7 +20,7 @@ sealed class FineTuningOptionSet(FineTuningOptions defaults, string data, string
     public readonly Option<int?> LoraRank = new("--lora-rank") { Description = "wrap every linear layer of the blocks and the head with LoRA adapters of this rank; only they train" };
     public readonly Option<double?> LoraAlpha = new("--lora-alpha") { Description = "LoRA's alpha: adapters' output scaled by alpha / rank (default: the rank)" };
 
-    public Option[] All => lora ? [Data, Train, Validation, Test, MaxLength, Tokenizer, LoraRank, LoraAlpha] : [Data, Train, Validation, Test, MaxLength];
+    public Option[] All => randomWeights ? [Data, Train, Validation, Test, MaxLength, Tokenizer, LoraRank, LoraAlpha] : [Data, Train, Validation, Test, MaxLength, LoraRank, LoraAlpha];
 
     /// <summary><paramref name="start"/> (the trainer's own options) with these as given.</summary>
     public T Read<T>(ParseResult parse, T start) where T : FineTuningOptions => (T)(start with
@@ -29,8 +30,8 @@ sealed class FineTuningOptionSet(FineTuningOptions defaults, string data, string
         Validation = parse.GetValue(Validation),
         Test = parse.GetValue(Test),
         MaxLength = parse.GetValue(MaxLength),
-        Tokenizer = lora ? parse.GetValue(Tokenizer)! : defaults.Tokenizer,
-        LoraRank = lora ? parse.GetValue(LoraRank) : null,
-        LoraAlpha = lora ? parse.GetValue(LoraAlpha) : null,
+        Tokenizer = randomWeights ? parse.GetValue(Tokenizer)! : defaults.Tokenizer,
+        LoraRank = parse.GetValue(LoraRank),
+        LoraAlpha = parse.GetValue(LoraAlpha),
     });
 }

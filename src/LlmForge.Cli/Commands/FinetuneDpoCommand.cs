@@ -12,7 +12,7 @@ static class FinetuneDpoCommand
             "the model to align, usually a finetune instruct run: the policy starts from it, and a frozen copy of it is the reference");
         shared.Out.Description = "the run directory (metrics.jsonl with rewards, loss.png, rewards.png, checkpoints/)";
         var sets = new FineTuningOptionSet(defaults, "a JSON array of {instruction, input, chosen, rejected}, split 85/10/5 into train / test / validation in file order",
-            "the training pairs (instead of --data; --validation and --test are optional)", "ids per sequence at most (default: the model's context)", lora: false);
+            "the training pairs (instead of --data; --validation and --test are optional)", "ids per sequence at most (default: the model's context)", randomWeights: false);
         var beta = new Option<double>("--beta") { Description = $"how far the policy may move from the reference (default {defaults.Beta})", DefaultValueFactory = _ => defaults.Beta };
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();

@@ -36,14 +36,26 @@ public static class DpoFineTuning
             }
             if (!policy!.HasVocabularyHead)
                 throw new BadInputException($"--model {options.Init}: is a classifier ({policy.OutputSize} outputs); preference tuning needs a language model");
-            // The reference: the starting model again, frozen, in eval mode, where the policy trains.
-            reference = ModelLoader.Load(options.Init!, options.ConfigPath);
-            foreach (var parameter in reference.Model.parameters()) parameter.requires_grad = false;
-            ComputeDevice.MoveTo(reference.Model, ComputeDevice.Resolve(options.Device));
+            ILanguageModel referenceModel;
+            if (options.LoraRank is int rank)
+            {
+                // The policy is adapters over the frozen starting weights; the same model without them is the reference.
+                if (checkpoint == null) LoRA.Apply(policy, rank, options.LoraAlpha ?? rank);
+                LoRA.FreezeAllButAdapters(policy);
+                referenceModel = new BaseModelView(policy);
+            }
+            else
+            {
+                // The reference: the starting model again, frozen, in eval mode, where the policy trains.
+                reference = ModelLoader.Load(options.Init!, options.ConfigPath);
+                foreach (var parameter in reference.Model.parameters()) parameter.requires_grad = false;
+                ComputeDevice.MoveTo(reference.Model, ComputeDevice.Resolve(options.Device));
+                referenceModel = reference.Model;
+            }
             int maxLength = options.MaxLength ?? policy.ContextLength;
             if (maxLength > policy.ContextLength)
                 throw new BadInputException($"--max-length {maxLength} exceeds the model's context length of {policy.ContextLength}");
-            var dpo = new DpoLoss(reference.Model, options.Beta);
+            var dpo = new DpoLoss(referenceModel, options.Beta);
             var trainLoader = new PreferenceLoader(PreferenceDataset.Encode(train, tokenizer), options.BatchSize, maxLength, options.Shuffle, dropLast: true, (ulong)options.Seed);
             if (trainLoader.Count / options.GradAccumulation == 0)
                 throw new BadInputException($"{train.Count} training pairs make no full step of {options.BatchSize} × {options.GradAccumulation}; lower --batch-size or --grad-accumulation");

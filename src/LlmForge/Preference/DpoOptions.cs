@@ -19,7 +19,6 @@ public sealed record DpoOptions() : FineTuningOptions(batchSize: 8, lr: 5e-6, we
     {
         require(Init != null, "give --model: the model to align (the policy starts from it, and a frozen copy of it is the reference)");
         base.Validate(require);
-        require(LoraRank == null, "--lora-rank is not available for DPO yet: the policy trains every weight");
         require(double.IsFinite(Beta) && Beta > 0, $"--beta must be above 0, got {Beta}");
     }
 

@@ -23,8 +23,12 @@ public sealed class LinearWithLoRA : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>False while the model stands for its base (DPO's reference): the adapter is left out.</summary>
+    public bool Enabled { get; set; } = true;
+
     public override Tensor forward(Tensor x)
     {
+        if (!Enabled) return linear.forward(x);
         using var scope = NewDisposeScope();
         return linear.forward(x).add(lora.forward(x)).MoveToOuterDisposeScope();
     }
