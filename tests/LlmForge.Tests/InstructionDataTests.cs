@@ -228,8 +228,8 @@ public class InstructionDataTests() : ScratchDirectory("inst-")
     [InlineData("[{\"instruction\": null, \"output\": \"b\"}]", ": entry 0 (0-based): \"instruction\" must be a string, found null")]
     [InlineData("[{\"instruction\": \"a\", \"input\": [\"x\"], \"output\": \"b\"}]", ": entry 0 (0-based): \"input\" must be a string, found an array")]
     [InlineData("[{\"instruction\": \"a\", \"output\": \"b\", \"output\": \"c\"}]", ": entry 0 (0-based): \"output\" is given twice")]
-    [InlineData("[{\"instruction\": \"a\",\n \"output\": }]", ": not valid JSON (line 2: '}' is an invalid start of a value)")]
-    [InlineData("[{\"instruction\": \"a\", \"output\": \"b\"},]", ": not valid JSON (line 1: ")]
+    [InlineData("[{\"instruction\": \"a\",\n \"output\": }]", ": not valid JSON (line 2, byte 12: '}' is an invalid start of a value); expected a JSON array of objects")]
+    [InlineData("[{\"instruction\": \"a\", \"output\": \"b\"},]", ": not valid JSON (line 1, byte ")]
     public void BadInputNamesTheFileTheEntryAndTheField(string json, string expected)
     {
         string path = Write("bad.json", json);

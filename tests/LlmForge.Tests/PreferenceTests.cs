@@ -236,7 +236,7 @@ public sealed class PreferenceTests(ITestOutputHelper output) : ScratchDirectory
     [Theory]
     [InlineData("{\"instruction\": \"x\"}", "prefs.json: the file holds an object; expected a JSON array of objects with \"instruction\", \"chosen\" and \"rejected\" strings")]
     [InlineData("[]", "prefs.json: the array is empty; expected a JSON array of objects with \"instruction\", \"chosen\" and \"rejected\" strings")]
-    [InlineData("[{\"instruction\": \"a\", \"chosen\": \"b\",\n \"rejected\": ]", "prefs.json: not valid JSON at line 2, byte 14; expected a JSON array of objects with \"instruction\", \"chosen\" and \"rejected\" strings")]
+    [InlineData("[{\"instruction\": \"a\", \"chosen\": \"b\",\n \"rejected\": ]", "prefs.json: not valid JSON (line 2, byte 14: ']' is an invalid start of a value); expected a JSON array of objects with \"instruction\", \"chosen\" and \"rejected\" strings")]
     [InlineData("[{\"instruction\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}, 5]", "prefs.json: entry 1: is a number, expected an object with \"instruction\", \"chosen\" and \"rejected\"")]
     [InlineData("[{\"instruction\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}, {\"instruction\": \"a\", \"chosen\": \"b\"}]", "prefs.json: entry 1: \"rejected\" is missing, expected a string")]
     [InlineData("[{\"instruction\": \"a\", \"rejected\": \"c\"}]", "prefs.json: entry 0: \"chosen\" is missing, expected a string")]

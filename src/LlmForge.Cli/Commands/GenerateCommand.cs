@@ -10,11 +10,7 @@ static class GenerateCommand
         var model = ModelOptions.Model();
         var config = ModelOptions.Config();
         var prompt = new Option<string>("--prompt") { Description = "the text to continue", Required = true };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate, 0 or more (default 50); past the context the window slides", DefaultValueFactory = _ => 50 };
-        var temperature = new Option<double>("--temperature") { Description = "0 (default) is greedy; any finite value above 0 samples (below about 0.01 practically greedy)", DefaultValueFactory = _ => 0.0 };
-        var topK = new Option<int?>("--top-k") { Description = "sample among the k most likely tokens, k at least 1" };
-        var topP = new Option<double?>("--top-p") { Description = "sample among the most likely tokens covering probability p, in (0, 1]" };
-        var seed = new Option<long>("--seed") { Description = "sampling seed (default 123)", DefaultValueFactory = _ => 123 };
+        var sampling = new SamplingOptionSet(50);
         var stopAtEnd = new Option<bool>("--stop-at-eos") { Description = "stop when the model writes <|endoftext|>" };
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context at every step" };
         var stream = new Option<bool>("--stream") { Description = "print text as it is generated" };
@@ -22,22 +18,14 @@ static class GenerateCommand
         var device = ModelOptions.Device();
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("generate", "Continue a prompt with a model.")
-            { model, config, prompt, maxNew, temperature, topK, topP, seed, stopAtEnd, noCache, stream, dtype, device, threads, json };
+        var command = new Command("generate", "Continue a prompt with a model.") { model, config, prompt };
+        foreach (var option in sampling.All.Concat([stopAtEnd, noCache, stream, dtype, device, threads, json])) command.Options.Add(option);
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             string text = parse.GetValue(prompt)!;
             Prompt.RequireText(text, "--prompt");
-            var options = new GenerationOptions
-            {
-                MaxNewTokens = parse.GetValue(maxNew),
-                Temperature = parse.GetValue(temperature),
-                TopK = parse.GetValue(topK),
-                TopP = parse.GetValue(topP),
-                Seed = parse.GetValue(seed),
-                UseKvCache = !parse.GetValue(noCache),
-            }.Validated();
+            var options = sampling.Read(parse) with { UseKvCache = !parse.GetValue(noCache) };
 
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device)); // before loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));

@@ -12,30 +12,19 @@ static class RespondCommand
         var config = ModelOptions.Config();
         var instruction = new Option<string>("--instruction") { Description = "what to do", Required = true };
         var input = new Option<string>("--input") { Description = "the text it applies to (optional)" };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens at most (default 256)", DefaultValueFactory = _ => 256 };
-        var temperature = new Option<double>("--temperature") { Description = "0 (default) is greedy; above 0 samples", DefaultValueFactory = _ => 0.0 };
-        var topK = new Option<int?>("--top-k") { Description = "sample among the k most likely tokens" };
-        var topP = new Option<double?>("--top-p") { Description = "sample among the most likely tokens covering probability p" };
-        var seed = new Option<long>("--seed") { Description = "sampling seed (default 123)", DefaultValueFactory = _ => 123 };
+        var sampling = new SamplingOptionSet(256);
         var stream = new Option<bool>("--stream") { Description = "print the response as it is generated" };
         var device = ModelOptions.Device();
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("respond", "Answer an instruction with an instruction-tuned model.")
-            { model, config, instruction, input, maxNew, temperature, topK, topP, seed, stream, device, threads, json };
+        var command = new Command("respond", "Answer an instruction with an instruction-tuned model.") { model, config, instruction, input };
+        foreach (var option in sampling.All.Concat([stream, device, threads, json])) command.Options.Add(option);
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             var entry = new InstructionEntry(parse.GetValue(instruction)!, parse.GetValue(input) ?? "", "");
             Prompt.RequireText(entry.Instruction, "--instruction");
-            var options = new GenerationOptions
-            {
-                MaxNewTokens = parse.GetValue(maxNew),
-                Temperature = parse.GetValue(temperature),
-                TopK = parse.GetValue(topK),
-                TopP = parse.GetValue(topP),
-                Seed = parse.GetValue(seed),
-            }.Validated();
+            var options = sampling.Read(parse);
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device));
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config));
             ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);

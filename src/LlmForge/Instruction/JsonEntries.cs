@@ -15,32 +15,21 @@ public static class JsonEntries
     public static IReadOnlyList<T> Read<T>(string path, Func<JsonEntry, T> make)
     {
         string text = TextFile.ReadUtf8(path);
-        JsonDocument document;
-        try
+        using var document = JsonInput.Parse(text, path, "expected a JSON array of objects");
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Array)
+            throw new BadInputException($"{path}: expected a JSON array of objects, found {KindOf(root)}");
+        var entries = new List<T>(root.GetArrayLength());
+        int index = 0;
+        foreach (var element in root.EnumerateArray())
         {
-            document = JsonDocument.Parse(text);
+            var entry = new JsonEntry(path, index++, element);
+            if (element.ValueKind != JsonValueKind.Object)
+                throw new BadInputException($"{entry.Where}: expected an object, found {KindOf(element)}");
+            entries.Add(make(entry));
         }
-        catch (JsonException e)
-        {
-            throw new BadInputException($"{path}: not valid JSON ({Describe(e)})");
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Array)
-                throw new BadInputException($"{path}: expected a JSON array of objects, found {KindOf(root)}");
-            var entries = new List<T>(root.GetArrayLength());
-            int index = 0;
-            foreach (var element in root.EnumerateArray())
-            {
-                var entry = new JsonEntry(path, index++, element);
-                if (element.ValueKind != JsonValueKind.Object)
-                    throw new BadInputException($"{entry.Where}: expected an object, found {KindOf(element)}");
-                entries.Add(make(entry));
-            }
-            if (entries.Count == 0) throw new BadInputException($"{path}: no entries (the JSON array is empty)");
-            return entries;
-        }
+        if (entries.Count == 0) throw new BadInputException($"{path}: no entries (the JSON array is empty)");
+        return entries;
     }
 
     /// <summary>A JSON value's kind in words, for messages.</summary>
@@ -53,17 +42,4 @@ public static class JsonEntries
         JsonValueKind.True or JsonValueKind.False => "a boolean",
         _ => "null",
     };
-
-    /// <summary>
-    /// The parser's complaint with a 1-based line: its first sentence only, without its internal path and byte
-    /// position or advice about .NET's reader options.
-    /// </summary>
-    static string Describe(JsonException e)
-    {
-        string message = e.Message;
-        int cut = message.IndexOf(". ", StringComparison.Ordinal);
-        if (cut >= 0) message = message[..cut];
-        message = message.TrimEnd().TrimEnd('.');
-        return e.LineNumber is long line ? $"line {line + 1}: {message}" : message;
-    }
 }

@@ -80,17 +80,8 @@ public sealed record GptConfig
     /// </summary>
     public static GptConfig FromJson(string json, string source = "config")
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new BadInputException($"{source}: not valid JSON ({e.Message})");
-        }
-        using (document)
-            return FromKeys(ConfigKeys.Read(document.RootElement, source), source);
+        using var document = JsonInput.Parse(json, source);
+        return FromKeys(ConfigKeys.Read(document.RootElement, source), source);
     }
 
     static GptConfig FromKeys(ConfigKeys keys, string source)

@@ -15,27 +15,14 @@ public static class PreferenceFile
     public static IReadOnlyList<PreferenceEntry> Read(string path)
     {
         string text = TextFile.ReadUtf8(path);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(text);
-        }
-        catch (JsonException e)
-        {
-            // The reader counts lines and bytes from 0.
-            string where = e.LineNumber is long line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
-            throw new BadInputException($"{path}: not valid JSON{where}; {Expected}");
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Array)
-                throw new BadInputException($"{path}: the file holds {Kind(root.ValueKind)}; {Expected}");
-            var entries = new List<PreferenceEntry>(root.GetArrayLength());
-            foreach (var element in root.EnumerateArray()) entries.Add(Entry(path, entries.Count, element));
-            if (entries.Count == 0) throw new BadInputException($"{path}: the array is empty; {Expected}");
-            return entries;
-        }
+        using var document = JsonInput.Parse(text, path, Expected);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Array)
+            throw new BadInputException($"{path}: the file holds {Kind(root.ValueKind)}; {Expected}");
+        var entries = new List<PreferenceEntry>(root.GetArrayLength());
+        foreach (var element in root.EnumerateArray()) entries.Add(Entry(path, entries.Count, element));
+        if (entries.Count == 0) throw new BadInputException($"{path}: the array is empty; {Expected}");
+        return entries;
     }
 
     static PreferenceEntry Entry(string path, int index, JsonElement element)

@@ -13,37 +13,26 @@ public static class ResponseFile
     public static IReadOnlyList<ResponseEntry> Load(string path)
     {
         string text = TextFile.ReadUtf8(path);
-        JsonDocument document;
-        try
+        using var document = JsonInput.Parse(text, path, "expected a JSON array of entries");
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Array)
+            throw new BadInputException($"{path}: {Describe(root.ValueKind)} at the top, expected an array of entries");
+        if (root.GetArrayLength() == 0) throw new BadInputException($"{path}: the array has no entries");
+        var entries = new List<ResponseEntry>(root.GetArrayLength());
+        int index = 0;
+        foreach (var item in root.EnumerateArray())
         {
-            document = JsonDocument.Parse(text);
+            string where = $"{path}: entry {index}";
+            if (item.ValueKind != JsonValueKind.Object)
+                throw new BadInputException($"{where} is {Describe(item.ValueKind)}, expected an object with instruction, input, output and model_response");
+            entries.Add(new ResponseEntry(
+                Field(item, "instruction", where, required: true),
+                Field(item, "input", where, required: false),
+                Field(item, "output", where, required: true),
+                Field(item, "model_response", where, required: true)));
+            index++;
         }
-        catch (JsonException e)
-        {
-            throw new BadInputException($"{path}: not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}), expected an array of entries");
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Array)
-                throw new BadInputException($"{path}: {Describe(root.ValueKind)} at the top, expected an array of entries");
-            if (root.GetArrayLength() == 0) throw new BadInputException($"{path}: the array has no entries");
-            var entries = new List<ResponseEntry>(root.GetArrayLength());
-            int index = 0;
-            foreach (var item in root.EnumerateArray())
-            {
-                string where = $"{path}: entry {index}";
-                if (item.ValueKind != JsonValueKind.Object)
-                    throw new BadInputException($"{where} is {Describe(item.ValueKind)}, expected an object with instruction, input, output and model_response");
-                entries.Add(new ResponseEntry(
-                    Field(item, "instruction", where, required: true),
-                    Field(item, "input", where, required: false),
-                    Field(item, "output", where, required: true),
-                    Field(item, "model_response", where, required: true)));
-                index++;
-            }
-            return entries;
-        }
+        return entries;
     }
 
     static string Field(JsonElement entry, string name, string where, bool required)
