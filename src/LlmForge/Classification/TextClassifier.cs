@@ -1,3 +1,4 @@
+using LlmForge.Training;
 namespace LlmForge.Classification;
 
 /// <summary>One text's class: the most likely label and every label's probability (softmax of the logits).</summary>
@@ -19,21 +20,16 @@ public static class TextClassifier
         var set = new ClassificationDataset(ids, new int[ids.Count], Math.Min(length, model.ContextLength), padId);
         var loader = new ClassificationLoader(set, batchSize, shuffle: false, dropLast: false);
         var results = new List<TextClass>();
-        bool wasTraining = model.training;
-        model.eval();
-        using (no_grad())
-            foreach (var batch in loader.Batches())
+        var pool = pooling == "mean" ? ClassificationPooling.Mean : ClassificationPooling.Last;
+        BatchEvaluation.ForEach(model, loader, null, 0, batch =>
+        {
+            var probabilities = ClassificationLoss.Logits(model, batch, pool).softmax(-1).to(ScalarType.Float64).cpu().data<double>().ToArray();
+            for (int row = 0; row < batch.BatchSize; row++)
             {
-                using var scope = NewDisposeScope();
-                var probabilities = ClassificationLoss.Logits(model, batch, pooling == "mean" ? ClassificationPooling.Mean : ClassificationPooling.Last)
-                    .softmax(-1).to(ScalarType.Float64).cpu().data<double>().ToArray();
-                for (int row = 0; row < batch.BatchSize; row++)
-                {
-                    var scores = labels.Select((label, c) => (label, probabilities[row * labels.Count + c])).ToList();
-                    results.Add(new TextClass(scores.MaxBy(s => s.Item2).label, scores));
-                }
+                var scores = labels.Select((label, c) => (label, probabilities[row * labels.Count + c])).ToList();
+                results.Add(new TextClass(scores.MaxBy(s => s.Item2).label, scores));
             }
-        if (wasTraining) model.train();
+        });
         return results;
     }
 }

@@ -7,7 +7,8 @@ namespace LlmForge.Instruction;
 public static class InstructionCollate
 {
     /// <summary>The target value cross-entropy skips (PyTorch's default <c>ignore_index</c>).</summary>
-    public const int IgnoreIndex = -100;
+    /// <summary>The target the loss skips: <see cref="TokenBatch.IgnoreIndex"/>.</summary>
+    public const long IgnoreIndex = TokenBatch.IgnoreIndex;
 
     /// <summary>
     /// For each sequence: append one <paramref name="padId"/> and pad with it to the batch's longest plus one;

@@ -10,9 +10,6 @@ namespace LlmForge.Instruction;
 /// </summary>
 public static class InstructionFineTuning
 {
-    /// <summary>The file of the model's answers to the test entries, written at the end of a run.</summary>
-    public const string TestResponses = RunFiles.TestResponses;
-
     public static InstructionRun Start(InstructionOptions options, string runDir, bool overwrite)
     {
         InstructionSplits? splits = null;
@@ -95,7 +92,7 @@ public sealed class InstructionRun(Trainer<TokenBatch> trainer, InstructionSplit
     public string WriteTestResponses(Action<int, int>? progress = null)
     {
         var options = (InstructionOptions)trainer.Options;
-        string path = Path.Combine(trainer.RunDirectory, InstructionFineTuning.TestResponses);
+        string path = Path.Combine(trainer.RunDirectory, RunFiles.TestResponses);
         InstructionResponses.Write(path, trainer.Model, trainer.Tokenizer, splits.Test, options.MaxNewTokens, progress);
         return path;
     }

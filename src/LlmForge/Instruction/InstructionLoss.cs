@@ -18,7 +18,7 @@ public static class InstructionLoss
         long counted = batch.CountedTargets;
         var loss = counted == 0
             ? logits.sum() * 0
-            : nn.functional.cross_entropy(logits.flatten(0, 1), batch.TargetTensor(model.Device).flatten(), ignore_index: InstructionCollate.IgnoreIndex);
+            : nn.functional.cross_entropy(logits.flatten(0, 1), batch.TargetTensor(model.Device).flatten(), ignore_index: TokenBatch.IgnoreIndex);
         return (loss.MoveToOuterDisposeScope(), counted);
     }
 }

@@ -164,7 +164,7 @@ public sealed class Trainer<TBatch> : ITrainer
             stepStarted = sessionSeconds;
             double tokensPerSecond = (_tokensSeen - sessionStartTokens) / Math.Max(sessionSeconds, 1e-9);
             Progress?.Invoke(new TrainingProgress(_step, TotalSteps, epoch + 1, trainLoss, tokensPerSecond,
-                timeLeft.For(TotalSteps - _step), entry["val_loss"]?.GetValue<double>(), _evaluator.SeenKey == "tokens_seen" ? "tok" : "ex"));
+                timeLeft.For(TotalSteps - _step), entry["val_loss"]?.GetValue<double>(), _evaluator.SeenKey.Replace("_seen", "")));
             if (_step % _options.SaveEvery == 0 || last || stop.IsCancellationRequested)
             {
                 // An update can overflow the weights while the loss before it was still finite: never save those.
