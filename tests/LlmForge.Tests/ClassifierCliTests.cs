@@ -175,6 +175,11 @@ public sealed class ClassifierCliTests() : ScratchDirectory("llmforge-classify-c
         Assert.Equal(2 * 6 + 1, adapters);
         // The merged export is refused for a classifier, but classify reads the adapters as saved.
         Assert.Equal(0, CliRunner.Run("classify", "--model", run, "--text", "hello").ExitCode);
+        // Adapters are not wrapped twice: a clear refusal, nothing written.
+        string again = Path.Combine(_dir, "lora-again");
+        BadInputAssert.OneLine(CliRunner.Run("finetune", "classify", "--model", run, "--train", ClassificationFixture.Spam24, "--validation", ClassificationFixture.Spam24,
+            "--test", ClassificationFixture.Spam24, "--lora-rank", "2", "--out", again), "the model already carries LoRA adapters (rank 4, alpha 8)");
+        Assert.False(Directory.Exists(again));
     }
 
     [Theory]

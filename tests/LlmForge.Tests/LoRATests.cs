@@ -99,7 +99,7 @@ public sealed class LoRATests() : ScratchDirectory("llmforge-lora")
         long head = 32 * Rank + Rank * 50257;
         Assert.Equal(2 * perBlock + head, LoRA.FreezeAllButAdapters(model));
         Assert.All(model.named_parameters(), p => Assert.Equal(LoRA.IsAdapterParameter(p.name), p.parameter.requires_grad));
-        Assert.Throws<InvalidOperationException>(() => LoRA.Apply(model, Rank, Alpha));
+        Assert.Contains("already carries LoRA adapters", Assert.Throws<BadInputException>(() => LoRA.Apply(model, Rank, Alpha)).Message);
         using var other = Tiny();
         Assert.Contains("--lora-rank 0: expected a positive integer", Assert.Throws<BadInputException>(() => LoRA.Apply(other, 0, Alpha)).Message);
     }

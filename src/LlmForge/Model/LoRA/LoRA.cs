@@ -26,7 +26,8 @@ public static class LoRA
     {
         if (rank < 1) throw new BadInputException($"--lora-rank {rank}: expected a positive integer");
         if (!double.IsFinite(alpha)) throw new BadInputException($"--lora-alpha {alpha}: expected a finite number");
-        if (Settings(model) is not null) throw new InvalidOperationException("the model already has LoRA adapters");
+        if (Settings(model) is var (had, hadAlpha))
+            throw new BadInputException($"--lora-rank {rank}: the model already carries LoRA adapters (rank {had}, alpha {hadAlpha}), which cannot be wrapped again; start from a model without them");
         return LinearWrapping.Wrap(model, select ?? IsDefaultTarget, (path, layer) => layer is Linear linear
             ? new LinearWithLoRA(linear, rank, alpha)
             : throw new InvalidOperationException($"{path} is not a plain linear layer, so LoRA cannot wrap it"));
