@@ -106,4 +106,19 @@ public class BenchCliTests
         Assert.DoesNotContain(library.GetReferencedAssemblies(), a => a.Name == "Microsoft.ML.Tokenizers");
         Assert.Contains(typeof(LlmForge.Cli.Commands.BenchCommand).Assembly.GetTypes(), t => t.Namespace == "LlmForge.Cli.Benchmarks");
     }
+
+    [Fact]
+    public void BenchServeSendsEveryRequestThroughARealServerAndReportsItsFigures()
+    {
+        var json = CliRunner.Json(CliRunner.Run("bench", "serve", "--model", FixtureModel.Dir, "--requests", "24", "--concurrency", "4", "--max-tokens", "8", "--json"));
+        Assert.Equal(24, json.GetProperty("requests").GetInt32());
+        Assert.Equal(0, json.GetProperty("failures").GetInt32());
+        // Every request asked for 8 greedy tokens; one that meets end-of-text stops sooner.
+        Assert.InRange(json.GetProperty("completion_tokens").GetInt64(), 24, 24 * 8);
+        Assert.True(json.GetProperty("latency_ms_p50").GetDouble() <= json.GetProperty("latency_ms_p99").GetDouble());
+        Assert.True(json.GetProperty("first_token_ms_p50").GetDouble() <= json.GetProperty("latency_ms_p50").GetDouble());
+        Assert.True(json.GetProperty("tokens_per_second").GetDouble() > 0);
+        Assert.True(json.GetProperty("direct_tokens_per_second").GetDouble() > 0);
+        BadInputAssert.OneLine(CliRunner.Run("bench", "serve", "--model", FixtureModel.Dir, "--concurrency", "0"), "--concurrency");
+    }
 }

@@ -5,7 +5,7 @@ namespace LlmForge.Cli.Commands;
 /// <summary><c>llmforge bench</c>: speed on this machine, each figure beside a baseline measured in the same run.</summary>
 static class BenchCommand
 {
-    public static Command Create() => new("bench", "Measure training, generation and tokenizer speed here.") { Train(), Generate(), Tokenize() };
+    public static Command Create() => new("bench", "Measure training, generation and tokenizer speed here.") { Train(), Generate(), Tokenize(), Serve() };
 
 
     /// <summary>Figures from a Debug build mislead (no JIT optimisation): said beside them, once they are measured.</summary>
@@ -91,6 +91,49 @@ static class BenchCommand
             else
                 Console.Out.WriteLine($"with KV cache {r.TokensPerSecond:F1} tokens/s, without {r.TokensPerSecondNoCache:F1} tokens/s: {r.Speedup:F2}x");
             return Cli.ExitOk;
+        }));
+        return command;
+    }
+
+    static Command Serve()
+    {
+        var model = ModelOptions.Model();
+        var config = ModelOptions.Config();
+        var requests = TextOptions.PositiveInt("--requests", "requests in all (default 200)", 200);
+        var concurrency = TextOptions.PositiveInt("--concurrency", "clients sending at once (default 8)", 8);
+        var maxTokens = TextOptions.PositiveInt("--max-tokens", "tokens each request asks for, greedy (default 16)", 16);
+        var threads = ModelOptions.Threads();
+        var json = TextOptions.Json();
+        var command = new Command("serve", "Requests from concurrent clients against llmforge serve on loopback: failures, latency, time to first token, tokens/s.")
+            { model, config, requests, concurrency, maxTokens, threads, json };
+        command.SetAction(parse => Cli.Run(() =>
+        {
+            ModelOptions.ApplyThreads(parse.GetValue(threads));
+            string spec = parse.GetValue(model)!;
+            using var served = new LlmForge.Server.ServedModel(ModelLoader.Load(spec, parse.GetValue(config)), LlmForge.Server.ServedModel.NameFor(spec));
+            ModelOptions.RequireLanguageModel(served.Loaded, spec);
+            var progress = new CountProgress();
+            var r = ServeBenchmark.RunAsync(served, parse.GetValue(requests), parse.GetValue(concurrency), parse.GetValue(maxTokens),
+                (done, total) => progress.Show("bench serve", done, total, "requests")).GetAwaiter().GetResult();
+            WarnIfDebugBuild();
+            if (parse.GetValue(json))
+                Cli.WriteJson(new
+                {
+                    requests = r.Requests, concurrency = r.Concurrency, failures = r.Failures, first_failure = r.FirstFailure,
+                    latency_ms_p50 = r.LatencyP50Ms, latency_ms_p99 = r.LatencyP99Ms,
+                    first_token_ms_p50 = r.FirstTokenP50Ms, first_token_ms_p99 = r.FirstTokenP99Ms,
+                    completion_tokens = r.CompletionTokens, seconds = r.Seconds, tokens_per_second = r.TokensPerSecond,
+                    direct_tokens_per_second = r.DirectTokensPerSecond, ratio = r.Ratio, build = BuildKind.Name,
+                });
+            else
+            {
+                Console.Out.WriteLine($"{r.Requests} requests from {r.Concurrency} clients: {r.Failures} failed{(r.FirstFailure is string f ? $" (first: {f})" : "")}");
+                Console.Out.WriteLine($"latency         p50 {r.LatencyP50Ms:F0} ms, p99 {r.LatencyP99Ms:F0} ms");
+                Console.Out.WriteLine($"first token     p50 {r.FirstTokenP50Ms:F0} ms, p99 {r.FirstTokenP99Ms:F0} ms");
+                Console.Out.WriteLine($"tokens/s        {r.TokensPerSecond:F0} in all ({r.CompletionTokens:N0} tokens in {r.Seconds:F1} s)");
+                Console.Out.WriteLine($"direct          {r.DirectTokensPerSecond:F0} tokens/s generating the same requests in-process, one after another: served {r.Ratio:F2}x");
+            }
+            return r.Failures == 0 ? Cli.ExitOk : Cli.ExitFailure;
         }));
         return command;
     }
