@@ -160,7 +160,7 @@ public class ModelCliTests
     }
 
     /// <summary>The fixture model saved as a checkpoint with one NaN in its final norm's scale: every logit becomes NaN.</summary>
-    static string NanCheckpoint()
+    internal static string NanCheckpoint()
     {
         using var loaded = LlmForge.Interop.ModelLoader.Load(FixtureModel.Dir);
         using (TorchSharp.torch.no_grad())

@@ -127,6 +127,25 @@ public sealed class ServeControlTests() : ScratchDirectory("llmforge-serve")
     }
 
     [Fact]
+    public async Task AModelWithNanWeightsGets500WithAClearMessageAndTheServerGoesOn()
+    {
+        using var server = ServerProcess.Start("--model", ModelCliTests.NanCheckpoint());
+        const string expected = "the model's logits are not finite numbers (NaN or infinity)";
+        foreach (string stream in new[] { "false", "true" })
+        {
+            var (status, body, text) = await PostAsync(server.Http, "/v1/completions", $$"""{"prompt": "Every effort", "max_tokens": 5, "stream": {{stream}}}""");
+            Assert.True(status == HttpStatusCode.InternalServerError, text);
+            Assert.Contains(expected, (string?)body!["error"]!["message"]);
+        }
+        var (ollama, error, _) = await PostAsync(server.Http, "/api/generate", """{"model": "model", "prompt": "Every effort"}""");
+        Assert.Equal(HttpStatusCode.InternalServerError, ollama);
+        Assert.Contains(expected, (string?)error!["error"]);
+        using var health = await server.Http.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("", server.Errors); // foreseen: no stack in the server's log
+    }
+
+    [Fact]
     public void BadServeOptionsAreOneLineAndExit2()
     {
         CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", FixtureModel.Dir, "--port", "70000"), "--port 70000: expected 0 (any free port) to 65535");
