@@ -60,10 +60,12 @@ async function generate(page) {
   const maxTokensSent = await page.inputValue("#max-tokens");
   await page.screenshot({ path: screenshot, fullPage: true });
 
-  // A whole answer at full speed: the final rate comes from usage.completion_tokens.
+  // A whole greedy answer at full speed (comparable with `llmforge generate`); the final rate comes from usage.
   await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await page.fill("#temperature", "0");
   await page.fill("#max-tokens", "8");
-  await page.fill("#prompt", kind === "instruction" ? "And then?" : "Every effort moves you");
+  await page.click("#clear"); // a new conversation: one user message, as `llmforge respond` would be asked
+  await page.fill("#prompt", "Every effort moves you");
   await page.click("#send");
   await waitForStatus(page, /^Done/);
   const finalRate = await text(page, "#rate");
@@ -93,7 +95,8 @@ async function generate(page) {
 
 async function classify(page) {
   await page.locator("#classify-input").waitFor({ state: "visible", timeout: TIMEOUT });
-  await page.fill("#classify-input", "WINNER!! You have been selected to receive a free prize. Call now to claim.");
+  const input = "WINNER!! You have been selected to receive a free prize. Call now to claim.";
+  await page.fill("#classify-input", input);
   await page.click("#classify-send");
   await page.locator("#classify-label").waitFor({ timeout: TIMEOUT });
   const label = await text(page, "#classify-label");
@@ -103,7 +106,7 @@ async function classify(page) {
   const total = rows.reduce((sum, row) => sum + row.percent, 0);
   check(Math.abs(total - 100) < 0.5, `the probabilities shown add up to ${total}%`);
   await page.screenshot({ path: screenshot, fullPage: true });
-  return { model: await text(page, "#model"), label, rows, status: await text(page, "#status") };
+  return { model: await text(page, "#model"), input, label, rows, status: await text(page, "#status") };
 }
 
 async function keyed(page) {
