@@ -25,6 +25,7 @@ root.Subcommands.Add(RespondCommand.Create());
 root.Subcommands.Add(JudgeCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(EnvCommand.Create());
 StrictNumbers.Apply(root);

@@ -32,28 +32,15 @@ public static class InstructionResponses
     {
         if (tokenizer.EndOfTextId is int endOfText) options = options with { StopTokenId = endOfText };
         var decoder = tokenizer.NewStreamingDecoder();
-        var held = new System.Text.StringBuilder();
-        bool started = false;
+        var response = new ResponseMarkerFilter();
         foreach (int id in TextGenerator.Generate(model, tokenizer.Encode(AlpacaPrompt.Format(entry)), options))
         {
             if (id == options.StopTokenId) break;
-            string piece = decoder.Add(id);
-            if (started)
-            {
-                if (piece.Length > 0) yield return piece;
-                continue;
-            }
-            held.Append(piece);
-            string text = held.ToString().TrimStart();
-            // Still possibly the start of the marker the model writes first: wait for more.
-            if (AlpacaPrompt.ResponseMarker.StartsWith(text, StringComparison.Ordinal)) continue;
-            if (text.StartsWith(AlpacaPrompt.ResponseMarker, StringComparison.Ordinal)) text = text[AlpacaPrompt.ResponseMarker.Length..].TrimStart();
-            if (text.Length == 0) continue;
-            started = true;
-            yield return text;
+            string piece = response.Add(decoder.Add(id));
+            if (piece.Length > 0) yield return piece;
         }
-        string rest = decoder.Finish();
-        if (started && rest.Length > 0) yield return rest;
+        string rest = response.Add(decoder.Finish());
+        if (rest.Length > 0) yield return rest;
     }
 
     /// <summary>
