@@ -46,7 +46,7 @@ public sealed class ServeClientTests
     public void TheOpenAiPackageGetsTheCliGreedyTextStreamedAndNot()
     {
         using var server = ServerProcess.Start("--model", FixtureModel.Dir);
-        var got = NodeScript.Json(NodeScript.Run("openai-client.mjs", server.Url), server.Output);
+        var got = NodeScript.Json(NodeScript.Run("openai-client.mjs", server.Url.ToString()), server.Output);
         string expected = CliContinuation(FixtureModel.Dir, Prompt, Tokens);
 
         Assert.Equal(["tiny-gpt2"], Strings(got.GetProperty("models")));
@@ -76,7 +76,7 @@ public sealed class ServeClientTests
     public void TheOllamaPackageGetsTheCliGreedyTextStreamedAndNot()
     {
         using var server = ServerProcess.Start("--model", FixtureModel.Dir);
-        var got = NodeScript.Json(NodeScript.Run("ollama-client.mjs", server.Url), server.Output);
+        var got = NodeScript.Json(NodeScript.Run("ollama-client.mjs", server.Url.ToString()), server.Output);
         string expected = CliContinuation(FixtureModel.Dir, Prompt, Tokens);
 
         Assert.Equal(["tiny-gpt2:latest"], Strings(got.GetProperty("models")));
@@ -106,7 +106,7 @@ public sealed class ServeClientTests
         const string key = "test-key-5b1f";
         using var server = ServerProcess.Start("--model", FixtureModel.Dir, "--api-key", key);
 
-        var refused = NodeScript.Json(NodeScript.Run("openai-client.mjs", server.Url, key, "--expect-401"), server.Output);
+        var refused = NodeScript.Json(NodeScript.Run("openai-client.mjs", server.Url.ToString(), key, "--expect-401"), server.Output);
         foreach (string attempt in new[] { "without_key", "wrong_key" })
         {
             var error = refused.GetProperty(attempt);
@@ -116,9 +116,9 @@ public sealed class ServeClientTests
         }
         Assert.Equal(["tiny-gpt2"], Strings(refused.GetProperty("right_key").GetProperty("models")));
 
-        var ollama = NodeScript.Json(NodeScript.Run("ollama-client.mjs", server.Url, key), server.Output);
+        var ollama = NodeScript.Json(NodeScript.Run("ollama-client.mjs", server.Url.ToString(), key), server.Output);
         Assert.Equal(Tokens, ollama.GetProperty("generate").GetProperty("eval_count").GetInt32());
-        var unkeyed = NodeScript.Run("ollama-client.mjs", server.Url);
+        var unkeyed = NodeScript.Run("ollama-client.mjs", server.Url.ToString());
         Assert.Equal(1, unkeyed.ExitCode);
         Assert.Contains("401", unkeyed.Stderr);
 

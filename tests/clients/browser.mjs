@@ -1,15 +1,18 @@
 // Drives the page of `llmforge serve` in headless Chromium (Debian's /usr/bin/chromium) with playwright-core.
-//   node browser.mjs URL SCREENSHOT_PATH generate   a base or instruction model: streamed text grows, Stop stops it,
-//                                                  a full run shows the final rate, an API error is shown
+//   node browser.mjs URL SCREENSHOT_PATH generate [MAX_TOKENS]
+//                                                  a base or instruction model: streamed text grows (MAX_TOKENS asked,
+//                                                  default 100000, which the page clamps), Stop stops it, a greedy run
+//                                                  shows the final rate, an API error is shown
 //   node browser.mjs URL SCREENSHOT_PATH classify   a classifier: the label and each label's probability
 //   node browser.mjs URL SCREENSHOT_PATH key KEY    a server with --api-key: the page asks for the key, refuses a
 //                                                  wrong one, works with the right one and remembers it
 // Prints ONE JSON object on stdout (what was observed); any failure: the error on stderr, exit 1.
 import { chromium } from "playwright-core";
 
-const [url, screenshot, mode, key] = process.argv.slice(2);
-if (!url || !screenshot || !["generate", "classify", "key"].includes(mode) || (mode === "key" && !key)) {
-  console.error("usage: node browser.mjs URL SCREENSHOT_PATH generate|classify|key [KEY]");
+const [rawUrl, screenshot, mode, extra] = process.argv.slice(2); // extra: MAX_TOKENS or KEY
+const url = rawUrl?.replace(/\/+$/, ""); // "http://host:port/" or without the slash
+if (!url || !screenshot || !["generate", "classify", "key"].includes(mode) || (mode === "key" && !extra)) {
+  console.error("usage: node browser.mjs URL SCREENSHOT_PATH generate [MAX_TOKENS] | classify | key KEY");
   process.exit(2);
 }
 
@@ -27,7 +30,7 @@ const replyLength = (page) =>
 const waitForStatus = (page, pattern) =>
   page.waitForFunction((source) => new RegExp(source, "i").test(document.getElementById("status").textContent), pattern.source, { timeout: TIMEOUT });
 
-async function generate(page) {
+async function generate(page, maxTokens = "100000") {
   await page.locator("#prompt").waitFor({ state: "visible", timeout: TIMEOUT });
   const kind = (await page.evaluate(() => document.body.classList.contains("chat"))) ? "instruction" : "base";
 
@@ -37,10 +40,12 @@ async function generate(page) {
   await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: 1500, uploadThroughput: -1 });
 
   await page.fill("#prompt", "Every effort moves you");
-  await page.fill("#max-tokens", "100000");
+  await page.fill("#max-tokens", maxTokens);
   await page.click("#send");
-  await page.waitForFunction(() => document.querySelectorAll("#output .reply").length > 0 &&
-    [...document.querySelectorAll("#output .reply")].pop().textContent.length > 0, null, { timeout: TIMEOUT });
+  // Text, or an error the API answered (say max tokens beyond what the context leaves): then fail at once with it.
+  await page.waitForFunction(() => document.getElementById("status").className === "error" ||
+    [...document.querySelectorAll("#output .reply")].pop()?.textContent.length > 0, null, { timeout: TIMEOUT });
+  check(!(await page.isVisible("#status.error")), `the page shows an error instead of text: ${await text(page, "#status")}`);
   const first = await replyLength(page);
   await page.waitForFunction((n) => [...document.querySelectorAll("#output .reply")].pop().textContent.length > n, first, { timeout: TIMEOUT });
   const grown = await replyLength(page);
@@ -109,7 +114,7 @@ async function classify(page) {
   return { model: await text(page, "#model"), input, label, rows, status: await text(page, "#status") };
 }
 
-async function keyed(page) {
+async function keyed(page, key) {
   await page.locator("#api-key").waitFor({ state: "visible", timeout: TIMEOUT });
   const askedStatus = await text(page, "#status");
 
@@ -148,7 +153,7 @@ try {
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
   await page.goto(url + "/");
-  const observed = await { generate, classify, key: keyed }[mode](page);
+  const observed = await { generate, classify, key: keyed }[mode](page, extra);
   check(pageErrors.length === 0, `the page threw: ${pageErrors.join("; ")}`);
   console.log(JSON.stringify({ mode, screenshot, ...observed }));
 } catch (error) {

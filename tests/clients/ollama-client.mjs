@@ -12,7 +12,8 @@ const { values, positionals } = parseArgs({
     "max-tokens": { type: "string", default: "8" },
   },
 });
-const [url, key] = positionals;
+const [rawUrl, key] = positionals;
+const url = rawUrl?.replace(/\/+$/, ""); // "http://host:port/" or without the slash
 if (!url) {
   console.error("usage: node ollama-client.mjs URL [KEY] [--prompt TEXT] [--max-tokens N]");
   process.exit(2);

@@ -15,7 +15,8 @@ const { values, positionals } = parseArgs({
     "expect-401": { type: "boolean", default: false },
   },
 });
-const [url, key] = positionals;
+const [rawUrl, key] = positionals;
+const url = rawUrl?.replace(/\/+$/, ""); // "http://host:port/" or without the slash
 if (!url) {
   console.error("usage: node openai-client.mjs URL [KEY] [--prompt TEXT] [--max-tokens N] [--expect-401]");
   process.exit(2);

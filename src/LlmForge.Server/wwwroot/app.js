@@ -87,7 +87,9 @@ async function loadModel() {
     const chat = model.kind === "instruction";
     document.body.classList.toggle("chat", chat);
     $("prompt").placeholder = chat ? "Type a message (Enter sends, Shift+Enter for a new line)" : "Type a prompt to continue (Ctrl+Enter sends)";
-    $("max-tokens").max = model.context_length;
+    // The server refuses prompt + max_tokens beyond the context: a small model's default leaves room for the prompt.
+    $("max-tokens").max = model.context_length - 1;
+    $("max-tokens").value = Math.min(100, Math.floor(model.context_length / 2));
     $("generate").hidden = false;
   }
   setStatus("Ready");
@@ -106,7 +108,7 @@ function sampling() {
   const options = {
     temperature: numberField("temperature", 0, 5, 0.8),
     top_p: numberField("top-p", 0, 1, 1),
-    max_tokens: Math.round(numberField("max-tokens", 1, model.context_length, 100)),
+    max_tokens: Math.round(numberField("max-tokens", 1, model.context_length - 1, 100)),
   };
   const topK = Math.round(numberField("top-k", 0, 1e6, 40));
   if (topK > 0) options.top_k = topK; // 0 means no top-k cut
