@@ -157,10 +157,11 @@ async function generate() {
   if (controller || !text.trim()) return;
   const chat = model.kind === "instruction";
   const body = { model: model.id, stream: true, stream_options: { include_usage: true }, ...sampling() };
+  const turns = conversation; // Clear starts a new array: a stopped answer must not land in it
   let reply;
   if (chat) {
-    conversation.push({ role: "user", content: text });
-    body.messages = conversation.slice();
+    turns.push({ role: "user", content: text });
+    body.messages = turns.slice();
     addMessage("user", text);
     reply = addMessage("assistant", "");
     $("prompt").value = "";
@@ -199,17 +200,17 @@ async function generate() {
       ? `${(usage.completion_tokens / elapsed).toFixed(1)} tokens/s (${usage.completion_tokens} tokens in ${elapsed.toFixed(2)} s)`
       : `${(chunks / elapsed).toFixed(1)} chunks/s (${chunks} chunks in ${elapsed.toFixed(2)} s)`;
     setStatus(finish === "length" ? "Done: reached max tokens" : "Done");
-    if (chat) conversation.push({ role: "assistant", content: reply.textContent });
+    if (chat) turns.push({ role: "assistant", content: reply.textContent });
   } catch (error) {
     if (error.name === "AbortError") {
       const elapsed = seconds();
       $("rate").textContent = `${(chunks / elapsed).toFixed(1)} chunks/s (${chunks} chunks in ${elapsed.toFixed(2)} s)`;
       setStatus(`Stopped after ${chunks} chunks`, "stopped");
-      if (chat) conversation.push({ role: "assistant", content: reply.textContent });
+      if (chat) turns.push({ role: "assistant", content: reply.textContent });
     } else {
       showError(error);
       if (chat) {
-        conversation.pop(); // the failed turn is not part of the conversation
+        turns.pop(); // the failed turn is not part of the conversation
         reply.parentElement.classList.add("failed");
       }
     }
