@@ -67,16 +67,30 @@ public sealed class LlmServer : IAsyncDisposable
         {
             await app.StartAsync();
         }
-        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } or SocketException { SocketErrorCode: SocketError.AccessDenied })
+        catch (IOException e) when (BindFailure(e) is string why)
         {
             await app.DisposeAsync();
             queue.Dispose();
-            string why = ((SocketException)e.InnerException!).SocketErrorCode == SocketError.AddressAlreadyInUse ? "is already in use" : "may not be used by this user";
             throw new BadInputException($"--port {options.Port}: {address}:{options.Port} {why}; choose another port, or 0 for any free one");
         }
         string bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new LlmServer(app, queue, stopping, new Uri(bound.Replace("[::]", "[::1]").Replace("0.0.0.0", "127.0.0.1")));
+    }
+
+    /// <summary>Why Kestrel could not bind, when the port is the reason (the socket error sits a few exceptions deep).</summary>
+    static string? BindFailure(Exception e)
+    {
+        for (Exception? inner = e; inner != null; inner = inner.InnerException)
+            switch (inner)
+            {
+                case Microsoft.AspNetCore.Connections.AddressInUseException:
+                case SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }:
+                    return "is already in use";
+                case SocketException { SocketErrorCode: SocketError.AccessDenied }:
+                    return "may not be used by this user";
+            }
+        return null;
     }
 
     /// <summary>404 and 405 from routing, written as API errors instead of empty bodies.</summary>

@@ -41,7 +41,7 @@ public static class OpenAiApi
         var served = RequireGenerator(state, body.String("model"));
         int[] ids = body["prompt"] switch
         {
-            JsonValue => PromptIds.Encode(served, body.String("prompt")!),
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => PromptIds.Encode(served, v.GetValue<string>()),
             JsonArray { Count: 1 } one when one[0] is JsonValue v && v.GetValueKind() == JsonValueKind.String => PromptIds.Encode(served, v.GetValue<string>()),
             JsonArray { Count: > 1 } many when many.All(p => p is JsonValue v && v.GetValueKind() == JsonValueKind.String) =>
                 throw ApiException.BadParameter("prompt", $"one prompt per request is supported, got {many.Count}"),

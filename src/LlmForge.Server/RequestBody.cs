@@ -4,7 +4,8 @@ namespace LlmForge.Server;
 /// A request's JSON object, read with the body limit. Every field is read by name and type, with a message that
 /// names the field; fields the server does not know are ignored, as OpenAI ignores them.
 /// </summary>
-public sealed class RequestBody(JsonObject json)
+/// <param name="path">how fields inside a nested object are named in messages, such as <c>options.</c>.</param>
+public sealed class RequestBody(JsonObject json, string path = "")
 {
     public static async Task<RequestBody> ReadAsync(HttpRequest request, CancellationToken cancel)
     {
@@ -30,31 +31,34 @@ public sealed class RequestBody(JsonObject json)
 
     public JsonNode? this[string name] => json[name];
 
+    /// <summary>A field's name as a message gives it: <c>options.num_predict</c> for a field of <c>options</c>.</summary>
+    public string Param(string name) => path + name;
+
     public bool Has(string name) => json[name] is not null;
 
     public string? String(string name) => json[name] switch
     {
         null => null,
         JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        var other => throw ApiException.BadParameter(name, $"expected a string, got {Describe(other)}"),
+        var other => throw ApiException.BadParameter(Param(name), $"expected a string, got {Describe(other)}"),
     };
 
     public bool? Bool(string name) => json[name] switch
     {
         null => null,
         JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.GetValue<bool>(),
-        var other => throw ApiException.BadParameter(name, $"expected true or false, got {Describe(other)}"),
+        var other => throw ApiException.BadParameter(Param(name), $"expected true or false, got {Describe(other)}"),
     };
 
-    public double? Number(string name) => Number(json, name, name);
+    public double? Number(string name) => Number(json, name, Param(name));
 
-    public long? Integer(string name) => Integer(json, name, name);
+    public long? Integer(string name) => Integer(json, name, Param(name));
 
     public RequestBody? Object(string name) => json[name] switch
     {
         null => null,
-        JsonObject o => new RequestBody(o),
-        var other => throw ApiException.BadParameter(name, $"expected an object, got {Describe(other)}"),
+        JsonObject o => new RequestBody(o, Param(name) + "."),
+        var other => throw ApiException.BadParameter(Param(name), $"expected an object, got {Describe(other)}"),
     };
 
     static double? Number(JsonObject json, string name, string param) => json[name] switch

@@ -19,40 +19,40 @@ public sealed record SamplingRequest(int? MaxTokens, int? DefaultMaxTokens, doub
     /// <summary>Ollama's <c>options</c>, with its defaults (temperature 0.8, top-k 40, top-p 0.9); <c>num_predict</c> -1 or -2 fills the context.</summary>
     public static SamplingRequest FromOllama(RequestBody body)
     {
-        var options = body.Object("options") ?? new RequestBody(new JsonObject());
-        return Read(options, "num_predict", null, 0.8, 0.9, 40, "options.");
+        var options = body.Object("options") ?? new RequestBody(new JsonObject(), "options.");
+        return Read(options, "num_predict", null, 0.8, 0.9, 40, ollama: true);
     }
 
-    static SamplingRequest Read(RequestBody body, string maxName, int? defaultMax, double defaultTemperature, double? defaultTopP, int? defaultTopK, string prefix = "")
+    static SamplingRequest Read(RequestBody body, string maxName, int? defaultMax, double defaultTemperature, double? defaultTopP, int? defaultTopK, bool ollama = false)
     {
         long? max = body.Integer(maxName);
-        if (prefix == "options." && max is -1 or -2) max = null; // Ollama's "until the context is full"
-        if (max is < 1) throw ApiException.BadParameter(prefix + maxName, $"expected at least 1 token, got {max}");
+        if (ollama && max is -1 or -2) max = null; // Ollama's "until the context is full"
+        if (max is < 1) throw ApiException.BadParameter(body.Param(maxName), $"expected at least 1 token, got {max}");
         double temperature = body.Number("temperature") ?? defaultTemperature;
-        if (!(temperature >= 0)) throw ApiException.BadParameter(prefix + "temperature", $"expected 0 (greedy) or more, got {temperature}");
+        if (!(temperature >= 0)) throw ApiException.BadParameter(body.Param("temperature"), $"expected 0 (greedy) or more, got {temperature}");
         double? topP = body.Number("top_p") ?? defaultTopP;
-        if (topP is double p && !(p > 0 && p <= 1)) throw ApiException.BadParameter(prefix + "top_p", $"expected a number in (0, 1], got {p}");
+        if (topP is double p && !(p > 0 && p <= 1)) throw ApiException.BadParameter(body.Param("top_p"), $"expected a number in (0, 1], got {p}");
         long? topK = body.Integer("top_k") ?? defaultTopK;
         // 0 and -1 switch top-k off, as llama.cpp and vLLM read them.
-        if (topK is < -1) throw ApiException.BadParameter(prefix + "top_k", $"expected 1 or more (0 or -1: no top-k), got {topK}");
+        if (topK is < -1) throw ApiException.BadParameter(body.Param("top_k"), $"expected 1 or more (0 or -1: no top-k), got {topK}");
         long seed = body.Integer("seed") ?? Random.Shared.NextInt64();
         return new SamplingRequest(max is long m ? (int)Math.Min(m, int.MaxValue) : null, defaultMax, temperature, topP,
-            topK is >= 1 ? (int)Math.Min(topK.Value, int.MaxValue) : null, seed, StopStrings(body, prefix));
+            topK is >= 1 ? (int)Math.Min(topK.Value, int.MaxValue) : null, seed, StopStrings(body));
     }
 
     /// <summary>OpenAI's <c>stop</c>: one string or up to four (more are accepted too).</summary>
-    static string[] StopStrings(RequestBody body, string prefix) => body["stop"] switch
+    static string[] StopStrings(RequestBody body) => body["stop"] switch
     {
         null => [],
-        JsonValue => [NonEmpty(body.String("stop")!, prefix)],
+        JsonValue => [NonEmpty(body.String("stop")!, body)],
         JsonArray array => array.Select(item => item is JsonValue v && v.GetValueKind() == JsonValueKind.String
-                ? NonEmpty(v.GetValue<string>(), prefix)
-                : throw ApiException.BadParameter(prefix + "stop", $"expected strings, got {RequestBody.Describe(item)}")).ToArray(),
-        var other => throw ApiException.BadParameter(prefix + "stop", $"expected a string or an array of strings, got {RequestBody.Describe(other)}"),
+                ? NonEmpty(v.GetValue<string>(), body)
+                : throw ApiException.BadParameter(body.Param("stop"), $"expected strings, got {RequestBody.Describe(item)}")).ToArray(),
+        var other => throw ApiException.BadParameter(body.Param("stop"), $"expected a string or an array of strings, got {RequestBody.Describe(other)}"),
     };
 
-    static string NonEmpty(string stop, string prefix) =>
-        stop.Length > 0 ? stop : throw ApiException.BadParameter(prefix + "stop", "a stop string is empty");
+    static string NonEmpty(string stop, RequestBody body) =>
+        stop.Length > 0 ? stop : throw ApiException.BadParameter(body.Param("stop"), "a stop string is empty");
 
     /// <summary>
     /// The generation options for a prompt of <paramref name="promptTokens"/>: the prompt and the answer must fit
