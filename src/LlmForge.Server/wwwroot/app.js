@@ -107,7 +107,7 @@ function numberField(id, min, max, fallback) {
 function sampling() {
   const options = {
     temperature: numberField("temperature", 0, 5, 0.8),
-    top_p: numberField("top-p", 0, 1, 1),
+    top_p: numberField("top-p", 0.01, 1, 1), // the server takes (0, 1]
     max_tokens: Math.round(numberField("max-tokens", 1, model.context_length - 1, 100)),
   };
   const topK = Math.round(numberField("top-k", 0, 1e6, 40));
