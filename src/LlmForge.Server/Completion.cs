@@ -27,7 +27,7 @@ public static class Completion
             text = stops.Add(text);
             if (text.Length > 0) emit(text);
         }
-        foreach (int id in TextGenerator.Generate(served.Model, job.PromptIds, options))
+        foreach (int id in TextGenerator.Generate(served.Network, job.PromptIds, options))
         {
             generated++;
             if (id == options.StopTokenId) { finish = "stop"; break; }

@@ -17,8 +17,8 @@ public static class OllamaApi
             state.Model.Require(body.String("model") ?? body.String("name"));
             return Results.Text(new JsonObject { ["details"] = Details(state.Model), ["model_info"] = new JsonObject
             {
-                ["general.architecture"] = "gpt2",
-                ["gpt2.context_length"] = state.Model.ContextLength,
+                ["general.architecture"] = state.Model.Network.Architecture,
+                [state.Model.Network.Architecture + ".context_length"] = state.Model.ContextLength,
             } }.ToJsonString(JsonStream.Options), "application/json");
         });
         app.MapPost("/api/generate", (HttpContext http) => GenerateAsync(http, state));
@@ -43,10 +43,10 @@ public static class OllamaApi
     static JsonObject Details(ServedModel served) => new()
     {
         ["format"] = "llmforge",
-        ["family"] = "gpt2",
-        ["families"] = new JsonArray("gpt2"),
+        ["family"] = served.Network.Architecture,
+        ["families"] = new JsonArray(served.Network.Architecture),
         ["parameter_size"] = $"{served.Parameters / 1e6:0.#}M",
-        ["quantization_level"] = "F32",
+        ["quantization_level"] = served.Network.Module.parameters().First().dtype.ToString().ToUpperInvariant(),
         ["kind"] = served.KindName,
     };
 

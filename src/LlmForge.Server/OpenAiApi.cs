@@ -31,7 +31,7 @@ public static class OpenAiApi
             ["kind"] = served.KindName,
             ["context_length"] = served.ContextLength,
         };
-        if (served.Model.Labels is { } labels) model["labels"] = new JsonArray(labels.Select(l => (JsonNode)l).ToArray());
+        if (served.Labels is { } labels) model["labels"] = new JsonArray(labels.Select(l => (JsonNode)l).ToArray());
         return new JsonObject { ["object"] = "list", ["data"] = new JsonArray(model) };
     }
 
@@ -78,7 +78,7 @@ public static class OpenAiApi
         var served = state.Model;
         served.Require(requested);
         if (served.Kind == ModelKind.Classifier)
-            throw new ApiException(400, $"the model '{served.Name}' is a classifier ({string.Join(", ", served.Model.Labels ?? [])}): it does not write text; use POST /v1/classify", "model", "model_not_generative");
+            throw new ApiException(400, $"the model '{served.Name}' is a classifier ({string.Join(", ", served.Labels ?? [])}): it does not write text; use POST /v1/classify", "model", "model_not_generative");
         return served;
     }
 
@@ -92,7 +92,7 @@ public static class OpenAiApi
         var texts = ClassifyInputs(body);
         int tokens = texts.Sum(t => Math.Min(served.Tokenizer.Encode(t).Length, served.ContextLength));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, state.Stopping);
-        var classes = await state.Queue.Run(_ => Classification.TextClassifier.Classify(served.Model, served.Tokenizer, texts), cancel.Token);
+        var classes = await state.Queue.Run(_ => Classification.TextClassifier.Classify(served.Loaded.Model, served.Tokenizer, texts), cancel.Token);
         var data = new JsonArray();
         for (int i = 0; i < classes.Count; i++)
         {

@@ -9,7 +9,7 @@ public static class PromptIds
         int[] ids;
         try
         {
-            ids = Generation.Prompt.Encode(served.Tokenizer, text, served.Model.OutputSize);
+            ids = Generation.Prompt.Encode(served.Tokenizer, text, served.Network.OutputSize);
         }
         catch (BadInputException e)
         {
@@ -27,8 +27,8 @@ public static class PromptIds
         {
             if (array[i] is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue(out int id))
                 throw ApiException.BadParameter(param, $"expected a string or an array of token ids, got {RequestBody.Describe(array[i])} at [{i}]");
-            if (id < 0 || id >= served.Model.OutputSize)
-                throw ApiException.BadParameter(param, $"token id {id} at [{i}] is outside the model's vocabulary of {served.Model.OutputSize:N0}");
+            if (id < 0 || id >= served.Network.OutputSize)
+                throw ApiException.BadParameter(param, $"token id {id} at [{i}] is outside the model's vocabulary of {served.Network.OutputSize:N0}");
             ids[i] = id;
         }
         if (ids.Length == 0) throw ApiException.BadParameter(param, "is empty: generation needs at least one token");

@@ -7,20 +7,31 @@ public enum ModelKind { Base, Instruction, Classifier }
 public sealed class ServedModel(LoadedModel loaded, string name) : IDisposable
 {
     public LoadedModel Loaded => loaded;
-    public GptModel Model => loaded.Model;
+    /// <summary>The network, of any family.</summary>
+    public ILanguageModel Network => loaded.Network;
+
+    /// <summary>A classifier's class names; null for a language model.</summary>
+    public IReadOnlyList<string>? Labels => loaded.Labels;
     public ITokenizer Tokenizer => loaded.Tokenizer;
     public string Name => name;
-    public int ContextLength => loaded.Model.ContextLength;
+    public int ContextLength => loaded.Network.ContextLength;
 
     /// <summary>When the model was made, as Unix seconds (its files' time), for <c>/v1/models</c>' <c>created</c>.</summary>
     public DateTimeOffset Created { get; } = File.Exists(loaded.Source) || Directory.Exists(loaded.Source)
         ? new DateTimeOffset(File.GetLastWriteTimeUtc(loaded.Source), TimeSpan.Zero) : DateTimeOffset.UtcNow;
 
     /// <summary>Every parameter the model holds, as it is (a classifier's head, LoRA adapters).</summary>
-    public long Parameters { get; } = loaded.Model.parameters().Sum(p => p.numel());
+    public long Parameters { get; } = loaded.Network.Module.parameters().Sum(p => p.numel());
 
-    public ModelKind Kind => !loaded.Model.HasVocabularyHead ? ModelKind.Classifier
-        : loaded.Model.PromptFormat != null ? ModelKind.Instruction : ModelKind.Base;
+    public ModelKind Kind => loaded.Network switch
+    {
+        GptModel { HasVocabularyHead: false } => ModelKind.Classifier,
+        GptModel { PromptFormat: not null } => ModelKind.Instruction,
+        _ => ModelKind.Base,
+    };
+
+    /// <summary>The prompt format an instruction model was tuned on (<c>alpaca</c>).</summary>
+    public string? PromptFormat => (loaded.Network as GptModel)?.PromptFormat;
 
     public string KindName => Kind.ToString().ToLowerInvariant();
 

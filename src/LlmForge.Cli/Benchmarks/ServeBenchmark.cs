@@ -111,7 +111,7 @@ public static class ServeBenchmark
     static double DirectRate(ServedModel served, int count, int maxTokens, Func<int, string> prompt)
     {
         var options = new GenerationOptions { MaxNewTokens = maxTokens, StopTokenId = served.Tokenizer.EndOfTextId };
-        int Run(int i) => TextGenerator.Generate(served.Model, served.Tokenizer.Encode(prompt(i)), options).Count();
+        int Run(int i) => TextGenerator.Generate(served.Network, served.Tokenizer.Encode(prompt(i)), options).Count();
         Enumerable.Range(0, count).Sum(Run); // to warm up
         // The median of three passes: a machine shared with other work gives single passes 10x apart.
         var rates = Enumerable.Range(0, 3).Select(_ =>

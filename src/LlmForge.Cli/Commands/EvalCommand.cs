@@ -24,11 +24,11 @@ static class EvalCommand
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device)); // before loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
             ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);
-            ComputeDevice.MoveTo(loaded.Model, onDevice);
+            ComputeDevice.MoveTo(loaded.Network, onDevice);
             int length = parse.GetValue(contextLength);
-            TextEvaluation.RequireContextLength(loaded.Config.ContextLength, length);
+            TextEvaluation.RequireContextLength(loaded.Network.ContextLength, length);
             var progress = new CountProgress();
-            var result = TextEvaluation.Evaluate(loaded.Model, loaded.Tokenizer.Encode(text), length, parse.GetValue(batchSize),
+            var result = TextEvaluation.Evaluate(loaded.Network, loaded.Tokenizer.Encode(text), length, parse.GetValue(batchSize),
                 (done, total) => progress.Show("eval", done, total, "windows"));
             double loss = result.Loss;
             if (!double.IsFinite(loss))

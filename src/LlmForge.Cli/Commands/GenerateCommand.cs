@@ -30,8 +30,8 @@ static class GenerateCommand
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device)); // before loading: a CPU-only build refuses cuda at once
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
             ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);
-            ComputeDevice.MoveTo(loaded.Model, onDevice);
-            int[] promptIds = Prompt.Encode(loaded.Tokenizer, text, loaded.Config.VocabSize);
+            ComputeDevice.MoveTo(loaded.Network, onDevice);
+            int[] promptIds = Prompt.Encode(loaded.Tokenizer, text, loaded.Network.OutputSize);
             if (parse.GetValue(stopAtEnd) && loaded.Tokenizer.EndOfTextId is int endOfText)
                 options = options with { StopTokenId = endOfText };
 
@@ -56,7 +56,7 @@ static class GenerateCommand
     {
         var clock = Stopwatch.StartNew();
         bool started = false;
-        foreach (string piece in TextGenerator.Stream(loaded.Model, loaded.Tokenizer, promptIds, options))
+        foreach (string piece in TextGenerator.Stream(loaded.Network, loaded.Tokenizer, promptIds, options))
         {
             if (!started) Console.Out.Write(text);
             started = true;
@@ -72,7 +72,7 @@ static class GenerateCommand
     static int Complete(LoadedModel loaded, int[] promptIds, GenerationOptions options, bool json)
     {
         var clock = Stopwatch.StartNew();
-        int[] newIds = TextGenerator.Generate(loaded.Model, promptIds, options).ToArray();
+        int[] newIds = TextGenerator.Generate(loaded.Network, promptIds, options).ToArray();
         double seconds = clock.Elapsed.TotalSeconds;
         int[] ids = [.. promptIds, .. newIds];
         string output = loaded.Tokenizer.Decode(ids);

@@ -38,7 +38,7 @@ static class ServeCommand
             string spec = parse.GetValue(model)!;
             using var served = new ServedModel(ModelLoader.Load(spec, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype))),
                 parse.GetValue(name) ?? ServedModel.NameFor(spec));
-            ComputeDevice.MoveTo(served.Model, onDevice);
+            ComputeDevice.MoveTo(served.Network, onDevice);
             return Serve(served, options).GetAwaiter().GetResult();
         }));
         return command;
@@ -52,8 +52,8 @@ static class ServeCommand
         string url = server.Url.ToString().TrimEnd('/');
         string what = served.Kind switch
         {
-            ModelKind.Classifier => $"a classifier ({string.Join(", ", served.Model.Labels ?? [])})",
-            ModelKind.Instruction => $"an instruction model ({served.Model.PromptFormat} prompts)",
+            ModelKind.Classifier => $"a classifier ({string.Join(", ", served.Labels ?? [])})",
+            ModelKind.Instruction => $"an instruction model ({served.PromptFormat} prompts)",
             _ => "a base model",
         };
         Console.Out.WriteLine($"llmforge serve: {served.Name}, {what}, {served.Parameters:N0} parameters, context {served.ContextLength:N0}");

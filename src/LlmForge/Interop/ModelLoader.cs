@@ -3,13 +3,23 @@ using System.Text.Json.Nodes;
 
 namespace LlmForge.Interop;
 
-/// <summary>A model ready to use: the network, its config, its tokenizer, and where it came from.</summary>
-public sealed record LoadedModel(GptModel Model, GptConfig Config, ITokenizer Tokenizer, string Source, string Layout) : IDisposable
+/// <summary>A model ready to use: the network of any family, its tokenizer, and where it came from.</summary>
+public sealed record LoadedModel(ILanguageModel Network, ITokenizer Tokenizer, string Source, string Layout) : IDisposable
 {
-    /// <summary>A classifier's class names in class-index order; null for a language model (or a class head saved without names).</summary>
-    public IReadOnlyList<string>? Labels => Model.Labels;
+    /// <summary>
+    /// The network as a GPT-2 family model, for what only that family has yet (class heads, the book's trainers);
+    /// another family is refused by name.
+    /// </summary>
+    /// <exception cref="BadInputException">the model is of another family.</exception>
+    public GptModel Model => Network as GptModel
+        ?? throw new BadInputException($"{Source}: a {Network.Architecture} model; this takes GPT-2 family models only so far");
 
-    public void Dispose() => Model.Dispose();
+    public GptConfig Config => Model.Config;
+
+    /// <summary>A classifier's class names in class-index order; null for a language model (or a class head saved without names).</summary>
+    public IReadOnlyList<string>? Labels => (Network as GptModel)?.Labels;
+
+    public void Dispose() => Network.Dispose();
 }
 
 /// <summary>
@@ -82,7 +92,7 @@ public static class ModelLoader
         }
         model.eval();
         if (dtype != ScalarType.Float32) model.to(dtype);
-        return new LoadedModel(model, config, tokenizer, weights, layout.Name);
+        return new LoadedModel(model, tokenizer, weights, layout.Name);
     }
 
     /// <summary>A config's keys beyond the hyperparameters: a replaced output head, and LoRA adapters.</summary>
