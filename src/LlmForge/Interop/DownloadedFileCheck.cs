@@ -1,15 +1,16 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace LlmForge.Interop;
 
 /// <summary>
 /// Whether a downloaded file is what its name promises, for mirrors that publish no checksum and for
 /// files already in the cache: a captive portal's HTML page or random bytes must never be named
-/// <c>config.json</c> or <c>model.safetensors</c>. Only the config and the safetensors header are read.
+/// <c>config.json</c> or <c>model.safetensors</c>. Only JSON files and safetensors headers are read.
 /// </summary>
-public static class DownloadedFileCheck
+public static partial class DownloadedFileCheck
 {
     /// <summary>Null when <paramref name="path"/> looks like a good <paramref name="name"/>; otherwise why not, in a few words.</summary>
     public static string? Problem(string name, string path) => name switch
@@ -18,6 +19,73 @@ public static class DownloadedFileCheck
         "model.safetensors" => SafeTensorsProblem(path),
         _ => null,
     };
+
+    /// <summary>
+    /// As <see cref="Problem"/>, for a file of any model's Hugging Face repository: a config with a
+    /// <c>model_type</c>, a tokenizer with a <c>model</c>, a weight index whose shards are plain
+    /// <c>.safetensors</c> names beside it, whole safetensors files, JSON objects for the other JSON files.
+    /// </summary>
+    public static string? RepoFileProblem(string name, string path) => name switch
+    {
+        "config.json" => JsonProblem(path, 1 << 20, "a model config", root =>
+            root.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String ? null : "no \"model_type\""),
+        "tokenizer.json" => JsonProblem(path, 512 << 20, "a tokenizer", root =>
+            root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object ? null : "no \"model\" object"),
+        IndexFile => JsonProblem(path, 256 << 20, "a safetensors index", root => ShardsOf(root, out _)),
+        _ when name.EndsWith(".safetensors", StringComparison.Ordinal) => SafeTensorsProblem(path),
+        _ when name.EndsWith(".json", StringComparison.Ordinal) => JsonProblem(path, 64 << 20, "a JSON object", _ => null),
+        _ => null,
+    };
+
+    public const string IndexFile = "model.safetensors.index.json";
+
+    /// <summary>The shard files a <c>model.safetensors.index.json</c> names, in order; bad input naming the file when it is not a usable index.</summary>
+    public static IReadOnlyList<string> Shards(string indexPath)
+    {
+        if (RepoFileProblem(IndexFile, indexPath) is string problem) throw new BadInputException($"{indexPath}: not a usable {IndexFile} ({problem})");
+        using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+        ShardsOf(document.RootElement, out var shards);
+        return shards;
+    }
+
+    /// <summary>Null when <paramref name="root"/> has a <c>weight_map</c> of tensor names to shard file names; the shards, distinct and sorted.</summary>
+    static string? ShardsOf(JsonElement root, out List<string> shards)
+    {
+        shards = [];
+        if (!root.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object) return "no \"weight_map\" object";
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var entry in map.EnumerateObject())
+        {
+            // A shard must be a file beside the index: a name such as ../../.bashrc must never be fetched or opened.
+            if (entry.Value.ValueKind != JsonValueKind.String || !ShardName().IsMatch(entry.Value.GetString()!))
+                return $"weight_map gives {entry.Value.GetRawText()} for '{entry.Name}': expected a file name ending in .safetensors, beside the index";
+            names.Add(entry.Value.GetString()!);
+        }
+        if (names.Count == 0) return "weight_map names no tensor";
+        shards = [.. names];
+        return null;
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.safetensors$")]
+    private static partial Regex ShardName();
+
+    /// <summary>A JSON object no longer than <paramref name="limit"/> that <paramref name="check"/> accepts.</summary>
+    static string? JsonProblem(string path, long limit, string what, Func<JsonElement, string?> check)
+    {
+        long length = new FileInfo(path).Length;
+        if (length > limit) return $"{length:N0} bytes is far too long for {what}";
+        byte[] bytes = File.ReadAllBytes(path);
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            if (document.RootElement.ValueKind != JsonValueKind.Object) return "not a JSON object" + Beginning(bytes);
+            return check(document.RootElement) is string problem ? $"not {what}: {problem}" : null;
+        }
+        catch (JsonException)
+        {
+            return "not JSON" + Beginning(bytes);
+        }
+    }
 
     static readonly string[] RequiredConfigKeys = ["vocab_size", "n_embd", "n_layer", "n_head"];
 

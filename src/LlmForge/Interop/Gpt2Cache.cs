@@ -25,10 +25,14 @@ public static class Gpt2Cache
     public static string? SizeOf(string spec) =>
         spec.StartsWith("gpt2-", StringComparison.Ordinal) && Repositories.ContainsKey(spec[5..]) ? spec[5..] : null;
 
-    /// <summary>A path unchanged; a size name as its cache directory, which must hold the downloaded files.</summary>
+    /// <summary>
+    /// A path unchanged; a size name as its cache directory, which must hold the downloaded files; a Hugging
+    /// Face repository's name (<c>qwen3-0.6b</c>, <c>Qwen/Qwen3-0.6B</c>) as <see cref="HfCache.Resolve"/> gives it.
+    /// </summary>
     public static string Resolve(string spec)
     {
-        if (SizeOf(spec) is not string size || System.IO.Directory.Exists(spec) || File.Exists(spec)) return spec;
+        if (System.IO.Directory.Exists(spec) || File.Exists(spec)) return spec;
+        if (SizeOf(spec) is not string size) return HfCache.Resolve(spec);
         string directory = Directory(size);
         if (!File.Exists(Path.Combine(directory, "model.safetensors")) || !File.Exists(Path.Combine(directory, "config.json")))
             throw new BadInputException($"{spec} is not downloaded: run 'llmforge download gpt2 --size {size}', or put model.safetensors and config.json from https://huggingface.co/{Repositories[size]} into {directory}");
