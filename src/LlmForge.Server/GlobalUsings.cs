@@ -6,3 +6,4 @@ global using LlmForge.Model;
 global using LlmForge.Text;
 global using Microsoft.AspNetCore.Builder;
 global using Microsoft.AspNetCore.Http;
+global using static TorchSharp.torch;

@@ -46,7 +46,12 @@ public static class OllamaApi
         ["family"] = served.Network.Architecture,
         ["families"] = new JsonArray(served.Network.Architecture),
         ["parameter_size"] = $"{served.Parameters / 1e6:0.#}M",
-        ["quantization_level"] = served.Network.Module.parameters().First().dtype.ToString().ToUpperInvariant(),
+        ["quantization_level"] = served.Network.Module.parameters().First().dtype switch
+        {
+            ScalarType.BFloat16 => "BF16",
+            ScalarType.Float16 => "F16",
+            _ => "F32",
+        },
         ["kind"] = served.KindName,
     };
 
