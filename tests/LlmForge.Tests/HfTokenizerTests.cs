@@ -91,6 +91,31 @@ public sealed class HfTokenizerTests() : ScratchDirectory("llmforge-hf-tokenizer
     [Theory, MemberData(nameof(Families))]
     public void ThreeThousandRandomStringsMatchTheReference(string family) => AssertSameIds(family, "random", HfReference.RandomTexts);
 
+    [Theory, MemberData(nameof(Families))]
+    public void ThreadsEncodingAtOnceGetTheSameIds(string family)
+    {
+        // The piece cache is shared without locks (a server encodes for several requests at once); a fresh
+        // tokenizer starts with an empty cache, so that threads fill and grow it together.
+        var fresh = HfBpeTokenizer.Load(HfReference.ModelsDir(family));
+        var texts = HfReference.StoryTexts.Value.Skip(2).Concat(HfReference.RandomTexts).ToArray();
+        var reference = HfReference.Tokenizer(family);
+        int[][] expected = texts.Select(t => reference.Encode(t)).ToArray();
+        var actual = new int[texts.Length][];
+        Parallel.For(0, texts.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => actual[i] = fresh.Encode(texts[i]));
+        for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], actual[i]);
+    }
+
+    [Theory, MemberData(nameof(Families))]
+    public void ALongRunIsOnePieceMergedInOneGo(string family)
+    {
+        // 200,000 letters are one piece: merged with the heap of BytePairMerge, not by rescanning (which took minutes).
+        var tokenizer = HfReference.Tokenizer(family);
+        string run = new('a', 200_000);
+        int[] ids = tokenizer.Encode(run);
+        Assert.True(ids.Length < 50_000, $"{ids.Length} tokens");
+        Assert.Equal(run, tokenizer.Decode(ids));
+    }
+
     [Fact]
     public void QwenSplitsDigitsOneByOneAndLlamaInThrees()
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace LlmForge.Text;
 
@@ -109,11 +110,17 @@ public sealed class Cl100kPieceScanner
     }
 
     /// <summary>The class of the code point at <paramref name="i"/> and how many chars it takes (2 for a surrogate pair).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Kind Classify(ReadOnlySpan<char> text, int i, out int width)
     {
         char c = text[i];
         width = 1;
         if (c < 0x80) return AsciiKinds[c];
+        return ClassifyNonAscii(text, i, c, ref width);
+    }
+
+    static Kind ClassifyNonAscii(ReadOnlySpan<char> text, int i, char c, ref int width)
+    {
         UnicodeCategory category;
         if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
         {

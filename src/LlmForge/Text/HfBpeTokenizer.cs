@@ -201,6 +201,12 @@ public sealed class HfBpeTokenizer : ITokenizer, IByteLevelVocabulary
 
     void EncodePiece(ReadOnlySpan<char> piece, List<int> ids)
     {
+        // One ASCII character (punctuation, a line break) is one byte, whose token needs no lookup.
+        if (piece.Length == 1 && piece[0] < 0x80)
+        {
+            ids.Add(_byteIds[piece[0]]);
+            return;
+        }
         bool cacheable = piece.Length <= PieceCache.MaxPieceLength;
         if (cacheable && _cache.TryGet(piece, out var cached))
         {
