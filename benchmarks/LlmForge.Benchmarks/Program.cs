@@ -6,6 +6,7 @@ LlmForge.NativeAllocator.Tune(); // as the CLI does, before any tensor exists
 var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["tokenize"] = TokenizerBenchmark.Run,
+    ["hf-tokenize"] = HfTokenizerBenchmark.Run,
     ["generate"] = GenerationBenchmark.Run,
     ["train"] = TrainingBenchmark.Run,
     ["bf16"] = MixedPrecisionBenchmark.Run,
@@ -15,5 +16,5 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
 };
 string which = args.Length > 0 ? args[0] : "tokenize";
 if (benchmarks.TryGetValue(which, out var run)) return run(args.Length > 0 ? args[1..] : []);
-Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, generate, train, bf16, load, classify");
+Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, hf-tokenize, generate, train, bf16, load, classify");
 return 2;

@@ -1,6 +1,10 @@
 namespace LlmForge.Text;
 
-/// <summary>Resolves the <c>--tokenizer</c> choices of the command line: <c>gpt2</c>, <c>simple</c>, or a path.</summary>
+/// <summary>
+/// Resolves the <c>--tokenizer</c> choices of the command line: <c>gpt2</c>, <c>simple</c>, or a path: a GPT-2-format
+/// directory (encoder.json + vocab.bpe, or vocab.json + merges.txt) or .tiktoken file loads as <see cref="Gpt2Tokenizer"/>,
+/// a Hugging Face tokenizer.json (or a directory holding one and no GPT-2 files) as <see cref="HfBpeTokenizer"/>.
+/// </summary>
 public static class TokenizerLoader
 {
     static readonly Lazy<Gpt2Tokenizer> Gpt2 = new(Gpt2Tokenizer.LoadBundled);
@@ -21,8 +25,34 @@ public static class TokenizerLoader
             case "simple":
                 return SimpleTokenizer.FromText(text);
         }
-        if (Directory.Exists(spec) || File.Exists(spec)) return Gpt2Tokenizer.Load(spec);
-        throw new TokenizerException($"unknown tokenizer '{spec}': expected gpt2, simple, or the path of a trained tokenizer (a directory with encoder.json and vocab.bpe, or a .tiktoken file)");
+        if (Directory.Exists(spec) || File.Exists(spec)) return LoadPath(spec);
+        throw new TokenizerException($"unknown tokenizer '{spec}': expected gpt2, simple, or the path of a trained tokenizer (a directory with encoder.json and vocab.bpe, or a .tiktoken file) or of a Hugging Face tokenizer.json (or its directory)");
+    }
+
+    /// <summary>
+    /// The tokenizer of a Hugging Face model directory: its tokenizer.json (with tokenizer_config.json) when it has
+    /// one and no GPT-2 files, else null (GPT-2 directories keep their own rules, in ModelLoader).
+    /// </summary>
+    public static HfBpeTokenizer? FromModelDirectory(string directory) =>
+        IsHfTokenizerPath(directory) && Directory.Exists(directory) ? HfBpeTokenizer.Load(directory) : null;
+
+    /// <summary>
+    /// Whether <paramref name="path"/> names a Hugging Face tokenizer.json: such a file, or a directory that holds one
+    /// and none of GPT-2's files (which keep loading as before when both are there).
+    /// </summary>
+    public static bool IsHfTokenizerPath(string path)
+    {
+        if (File.Exists(path)) return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+        if (!Directory.Exists(path) || !File.Exists(Path.Combine(path, "tokenizer.json"))) return false;
+        return !File.Exists(Path.Combine(path, "encoder.json")) && !Gpt2Tokenizer.HasHuggingFaceFiles(path);
+    }
+
+    static ITokenizer LoadPath(string path)
+    {
+        if (IsHfTokenizerPath(path)) return HfBpeTokenizer.Load(path);
+        if (Directory.Exists(path) && !File.Exists(Path.Combine(path, "encoder.json")) && !Gpt2Tokenizer.HasHuggingFaceFiles(path))
+            throw new TokenizerException($"{path}: a tokenizer directory needs tokenizer.json (Hugging Face's), or encoder.json and vocab.bpe (or vocab.json and merges.txt)");
+        return Gpt2Tokenizer.Load(path);
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace LlmForge.Text;
 /// Streams a byte-level tokenizer's output: each token's bytes go through a stateful UTF-8 decoder, which
 /// keeps the bytes of an unfinished character until the next token brings the rest.
 /// </summary>
-sealed class Utf8StreamingDecoder(Gpt2Tokenizer tokenizer) : StreamingDecoder
+sealed class Utf8StreamingDecoder(IByteLevelVocabulary tokenizer) : StreamingDecoder
 {
     // UTF8Encoding's decoder replaces invalid bytes as a one-shot GetString of all the bytes would, whatever the cuts.
     readonly Decoder _decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
