@@ -1,0 +1,111 @@
+namespace LlmForge.Model.Llama;
+
+/// <summary>
+/// Rotary position embeddings (Su et al., 2021), as Llama and Qwen3 use them in place of GPT-2's learned
+/// positions: each head's query and key vectors are turned, pair of dimensions by pair, through an angle
+/// proportional to the token's position, so that their dot product depends on how far apart the two tokens
+/// are. Pairs are formed in Hugging Face's "rotate half" convention: dimension i with dimension i + head_dim/2.
+/// Pair i turns at frequency <c>theta^(-2i/head_dim)</c>, stretched for long contexts by Llama 3's scaling.
+/// </summary>
+/// <remarks>
+/// The cosines and sines for every position of the context are computed once, in fp32 as Hugging Face does,
+/// and kept outside the module tree (they are not parameters, and converting them to bf16 and back with the
+/// model would lose precision); each forward pass takes the rows of its positions in the input's dtype and device.
+/// </remarks>
+public sealed class RotaryEmbedding : IDisposable
+{
+    readonly Tensor _cos, _sin; // [context, head_dim / 2], fp32, CPU
+    readonly object _lock = new();
+    (Device Device, ScalarType DType, Tensor Cos, Tensor Sin)? _converted;
+
+    public RotaryEmbedding(int headDim, int contextLength, double theta, Llama3RopeScaling? scaling)
+    {
+        HeadDim = headDim;
+        using var scope = NewDisposeScope();
+        var inverse = InverseFrequencies(headDim, theta, scaling);
+        var angles = arange(contextLength, dtype: ScalarType.Float32).unsqueeze(1) * inverse.unsqueeze(0);
+        _cos = angles.cos().MoveToOuterDisposeScope();
+        _sin = angles.sin().MoveToOuterDisposeScope();
+    }
+
+    public int HeadDim { get; }
+
+    /// <summary>The rotation frequency of each pair, <c>[head_dim / 2]</c> in fp32.</summary>
+    public static Tensor InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
+    {
+        using var scope = NewDisposeScope();
+        var exponents = arange(0, headDim, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / headDim;
+        var inverse = full(exponents.shape, theta, ScalarType.Float32).pow(exponents).reciprocal();
+        if (scaling != null) inverse = Llama3Scaled(inverse, scaling);
+        return inverse.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Llama 3's rule: frequencies whose wavelength exceeds the original context / low_freq_factor are slowed by
+    /// <c>factor</c>; those under the original context / high_freq_factor stay; those between are blended.
+    /// </summary>
+    static Tensor Llama3Scaled(Tensor inverse, Llama3RopeScaling s)
+    {
+        double lowFreqWavelength = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
+        double highFreqWavelength = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor;
+        var wavelength = inverse.reciprocal() * (2 * Math.PI);
+        var scaled = where(wavelength > lowFreqWavelength, inverse / s.Factor, inverse);
+        var smooth = (wavelength.reciprocal() * s.OriginalMaxPositionEmbeddings - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+        var blended = (1 - smooth) * scaled / s.Factor + smooth * scaled;
+        var between = (wavelength >= highFreqWavelength).logical_and(wavelength <= lowFreqWavelength);
+        return where(between, blended, scaled);
+    }
+
+    /// <summary>Positions the table covers: the model's context.</summary>
+    public long Positions => _cos.shape[0];
+
+    /// <summary>
+    /// Rotates <paramref name="x"/> <c>[B, heads, T, head_dim]</c>, whose tokens are at positions
+    /// <paramref name="start"/> .. start + T - 1 (start is what a KV cache already holds).
+    /// </summary>
+    public Tensor Apply(Tensor x, long start)
+    {
+        using var scope = NewDisposeScope();
+        long tokens = x.shape[2];
+        int half = HeadDim / 2;
+        var (cosTable, sinTable) = Tables(x.device, x.dtype);
+        var cos = cosTable.narrow(0, start, tokens);
+        var sin = sinTable.narrow(0, start, tokens);
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
+        // Hugging Face's x * cos + rotate_half(x) * sin, with rotate_half(x) = [-x2, x1] and cos, sin repeated per half.
+        return cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], -1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The tables in <paramref name="dtype"/> on <paramref name="device"/>, converted once and kept.</summary>
+    (Tensor Cos, Tensor Sin) Tables(Device device, ScalarType dtype)
+    {
+        if (device.type == DeviceType.CPU && dtype == ScalarType.Float32) return (_cos, _sin);
+        lock (_lock)
+        {
+            if (_converted is not { } c || c.DType != dtype || c.Device.type != device.type || c.Device.index != device.index)
+            {
+                if (_converted is { } old)
+                {
+                    old.Cos.Dispose();
+                    old.Sin.Dispose();
+                }
+                var cos = _cos.to(dtype, device).DetachFromDisposeScope();
+                var sin = _sin.to(dtype, device).DetachFromDisposeScope();
+                _converted = c = (device, dtype, cos, sin);
+            }
+            return (c.Cos, c.Sin);
+        }
+    }
+
+    public void Dispose()
+    {
+        _cos.Dispose();
+        _sin.Dispose();
+        if (_converted is { } c)
+        {
+            c.Cos.Dispose();
+            c.Sin.Dispose();
+        }
+    }
+}
