@@ -6,3 +6,4 @@ global using LlmForge.Model;
 global using LlmForge.Data;
 global using LlmForge.Classification;
 global using LlmForge.Generation;
+global using LlmForge.Model.Llama;

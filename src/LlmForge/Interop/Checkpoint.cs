@@ -30,7 +30,7 @@ public static partial class Checkpoint
     /// <paramref name="optimizerState"/> (the optimizer's named state tensors) goes to <c>optimizer.safetensors</c>.
     /// The temporaries are <c>.tmp-NAME-GUID</c> and <c>.old-NAME-GUID</c> beside it, the names a run's clean-up knows.
     /// </remarks>
-    public static string Save(string directory, ILanguageModel model, Gpt2Tokenizer? bundledTokenizer = null,
+    public static string Save(string directory, ILanguageModel model, IBundledTokenizer? bundledTokenizer = null,
         IEnumerable<(string Name, Tensor Tensor)>? optimizerState = null, JsonObject? trainerState = null) =>
         AtomicDirectory.Write(directory, temporary =>
         {

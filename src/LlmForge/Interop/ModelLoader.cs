@@ -50,6 +50,13 @@ public static class ModelLoader
                 spec = Checkpoint.Latest(spec) ?? throw new BadInputException($"{spec}: the run has no checkpoint yet");
             // A native checkpoint is always verified: deleting its checksums.json must not switch the check off.
             if (File.Exists(Path.Combine(spec, Checkpoint.ChecksumsFile)) || Checkpoint.IsNative(spec)) Checkpoint.Verify(spec);
+            // Llama 3 and Qwen3 (a Hugging Face directory, sharded or not, or a checkpoint of one).
+            string familyConfig = Path.Combine(spec, "config.json");
+            if (LlamaLoader.IsLlamaFamily(familyConfig))
+            {
+                var familyTokenizer = TokenizerOf(familyConfig); // before the weights: a bad tokenizer fails fast
+                return new LoadedModel(LlamaLoader.Load(spec, dtype), familyTokenizer, spec, "huggingface-llama");
+            }
             weights = Path.Combine(spec, "model.safetensors");
             if (!File.Exists(weights))
                 throw new BadInputException($"{spec}: not a model directory (no model.safetensors; expected a Hugging Face GPT-2 or LlmForge checkpoint directory)");
@@ -186,8 +193,11 @@ public static class ModelLoader
         // A Hugging Face directory names no tokenizer in its config but may carry its own (an export of a
         // model trained with another vocabulary); GPT-2's files give the bundled tokenizer's ids either way.
         if (spec is null && Gpt2Tokenizer.HasHuggingFaceFiles(directory)) return Gpt2Tokenizer.Load(directory);
+        // A Llama-family directory from Hugging Face carries its tokenizer.json.
+        if (spec is null && TokenizerLoader.FromModelDirectory(directory) is { } own) return own;
         if (spec is null or "gpt2") return TokenizerLoader.Gpt2Default;
-        return Gpt2Tokenizer.Load(Path.Combine(directory, spec));
+        string bundled = Path.Combine(directory, spec);
+        return TokenizerLoader.IsHfTokenizerPath(bundled) ? HfBpeTokenizer.Load(bundled) : Gpt2Tokenizer.Load(bundled);
     }
 
     static IWeightSource OpenWeights(string path)

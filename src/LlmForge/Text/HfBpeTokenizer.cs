@@ -16,7 +16,7 @@ namespace LlmForge.Text;
 /// Rust's tokenizers cannot be given such text at all.
 /// </para>
 /// </summary>
-public sealed class HfBpeTokenizer : ITokenizer, IByteLevelVocabulary
+public sealed class HfBpeTokenizer : IBundledTokenizer, IByteLevelVocabulary
 {
     /// <summary>Tokens that end a text or a turn in the families this reads; generation stops at those present.</summary>
     static readonly string[] EndTokens = ["<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "<|eot_id|>", "<|eom_id|>"];
@@ -130,6 +130,16 @@ public sealed class HfBpeTokenizer : ITokenizer, IByteLevelVocabulary
         if (!File.Exists(file)) throw new BadInputException($"{path}: no tokenizer.json there");
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file))!;
         return new HfBpeTokenizer(HfTokenizerJson.Read(file), System.IO.Path.GetFileName(directory));
+    }
+
+    /// <summary>Copies the files it was read from (tokenizer.json, and tokenizer_config.json and chat_template.jinja when present).</summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        string from = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
+        File.Copy(Path, System.IO.Path.Combine(directory, "tokenizer.json"), overwrite: true);
+        foreach (string file in new[] { "tokenizer_config.json", "chat_template.jinja" })
+            if (File.Exists(System.IO.Path.Combine(from, file))) File.Copy(System.IO.Path.Combine(from, file), System.IO.Path.Combine(directory, file), overwrite: true);
     }
 
     // ---- encoding ---------------------------------------------------------------------------

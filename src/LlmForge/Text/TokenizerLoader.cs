@@ -71,10 +71,10 @@ public static class TokenizerLoader
     /// What a checkpoint must carry to read its ids again: nothing for GPT-2's own tokenizer (null), the
     /// trained BPE tokenizer itself otherwise.
     /// </summary>
-    public static Gpt2Tokenizer? ToBundle(ITokenizer tokenizer) => tokenizer switch
+    public static IBundledTokenizer? ToBundle(ITokenizer tokenizer) => tokenizer switch
     {
         _ when Gpt2.IsValueCreated && ReferenceEquals(tokenizer, Gpt2.Value) => null,
-        Gpt2Tokenizer bpe => bpe,
-        _ => throw new BadInputException($"the {tokenizer.Name} tokenizer cannot be saved with a model; use gpt2 or a trained BPE tokenizer"),
+        IBundledTokenizer files => files,
+        _ => throw new BadInputException($"the {tokenizer.Name} tokenizer cannot be saved with a model; use gpt2, a trained BPE tokenizer or a tokenizer.json"),
     };
 }
