@@ -16,7 +16,8 @@ static class GenerationBenchmark
         int repeats = Args.Number(args, 3, 5);
         var config = GptConfig.Preset(preset);
         Console.WriteLine($"{preset}, {promptTokens}-token prompt, {newTokens} new tokens, greedy, {get_num_threads()} threads");
-        var speed = GenerationSpeedBenchmark.Run(config, promptTokens, newTokens);
+        GenerationSpeedResult speed;
+        using (var random = LlmForge.Training.ModelChoice.RandomModel(preset, null)) speed = GenerationSpeedBenchmark.Run(random, promptTokens, newTokens);
         Console.WriteLine($"with KV cache     {speed.TokensPerSecond,8:F1} tokens/s");
         Console.WriteLine($"without KV cache  {speed.TokensPerSecondNoCache,8:F1} tokens/s");
         Console.WriteLine($"speedup           {speed.Speedup,8:F2}x");

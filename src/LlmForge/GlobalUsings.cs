@@ -6,3 +6,4 @@ global using LlmForge.Text;
 global using LlmForge.Data;
 global using LlmForge.Interop;
 global using LlmForge.Generation;
+global using LlmForge.Model.Llama;

@@ -4,35 +4,45 @@ using static TorchSharp.torch;
 namespace LlmForge.Cli.Benchmarks;
 
 /// <summary>What <see cref="GenerationSpeedBenchmark"/> measured (the JSON of <c>llmforge bench generate</c>).</summary>
-public sealed record GenerationSpeedResult(double TokensPerSecond, double TokensPerSecondNoCache, double Speedup);
+/// <param name="TokensPerSecondNoCache">null when the run without the cache was skipped.</param>
+/// <param name="FirstTokenSeconds">the time to the first new token with the cache: the prompt's forward pass and one sample.</param>
+public sealed record GenerationSpeedResult(double TokensPerSecond, double? TokensPerSecondNoCache, double FirstTokenSeconds)
+{
+    public double? Speedup => TokensPerSecond / TokensPerSecondNoCache;
+}
 
-/// <summary>Greedy generation with random weights, with the KV cache and with full recomputation.</summary>
+/// <summary>Greedy generation with random weights, with the KV cache and (unless skipped) with full recomputation.</summary>
 public static class GenerationSpeedBenchmark
 {
     /// <param name="progress">told (phase, tokens done, tokens in the phase) as each token comes: the runs take minutes on large models.</param>
-    public static GenerationSpeedResult Run(GptConfig config, int promptTokens, int newTokens, Action<string, int, int>? progress = null, string device = "cpu")
+    public static GenerationSpeedResult Run(ILanguageModel model, int promptTokens, int newTokens, bool withoutCache = true, Action<string, int, int>? progress = null)
     {
-        manual_seed(123);
-        using var model = new GptModel(config);
-        ComputeDevice.MoveTo(model, device);
-        model.eval();
-        int[] prompt = Enumerable.Range(1000, promptTokens).Select(i => i % config.VocabSize).ToArray();
-        int Count(string phase, GenerationOptions options)
+        model.Module.eval();
+        int[] prompt = Enumerable.Range(1000, promptTokens).Select(i => i % model.OutputSize).ToArray();
+        (int Produced, double FirstToken) Count(string phase, GenerationOptions options)
         {
             int produced = 0;
+            double firstToken = 0;
+            var clock = Stopwatch.StartNew();
             foreach (int _ in TextGenerator.Generate(model, prompt, options))
+            {
+                if (produced == 0) firstToken = clock.Elapsed.TotalSeconds;
                 progress?.Invoke(phase, ++produced, options.MaxNewTokens);
-            return produced;
+            }
+            return (produced, firstToken);
         }
-        double Rate(bool cache)
+        (double Rate, double FirstToken) Rate(bool cache)
         {
             var options = new GenerationOptions { MaxNewTokens = newTokens, UseKvCache = cache };
             Count(cache ? "warm-up with KV cache" : "warm-up without KV cache", options with { MaxNewTokens = Math.Min(3, newTokens) });
             var clock = Stopwatch.StartNew();
-            int produced = Count(cache ? "with KV cache" : "without KV cache", options);
-            return produced / clock.Elapsed.TotalSeconds;
+            var (produced, firstToken) = Count(cache ? "with KV cache" : "without KV cache", options);
+            double seconds = clock.Elapsed.TotalSeconds;
+            // The rate of decoding: the tokens after the first, over the time after it (the prompt's pass is the first token's).
+            return (produced > 1 ? (produced - 1) / (seconds - firstToken) : produced / seconds, firstToken);
         }
-        double withCache = Rate(true), withoutCache = Rate(false);
-        return new GenerationSpeedResult(withCache, withoutCache, withCache / withoutCache);
+        var (withCache, first) = Rate(true);
+        double? noCache = withoutCache ? Rate(false).Rate : null;
+        return new GenerationSpeedResult(withCache, noCache, first);
     }
 }

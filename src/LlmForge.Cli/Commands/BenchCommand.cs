@@ -72,24 +72,44 @@ static class BenchCommand
     {
         var shared = new TrainingOptionSet(new Training.PretrainingOptions(), "");
         var (preset, config, device) = (shared.Preset, shared.Config, shared.Device);
+        preset.Description = $"a model shape: {string.Join(", ", GptConfig.Presets.Keys.Concat(LlamaConfig.Presets.Keys))} (default gpt2-small)";
         var promptTokens = TextOptions.PositiveInt("--prompt-tokens", "prompt length (default 10)", 10);
         var newTokens = TextOptions.PositiveInt("--new-tokens", "tokens to generate (default 200)", 200);
+        var dtype = ModelOptions.DType("the weights' dtype: fp32 (default), bf16 or fp16");
+        var cacheOnly = new Option<bool>("--cache-only") { Description = "skip the run without the KV cache (it recomputes the whole context each token: slow on large models)" };
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("generate", "Greedy generation speed with and without the KV cache (random weights).") { preset, config, promptTokens, newTokens, device, threads, json };
+        var command = new Command("generate", "Greedy generation speed with and without the KV cache, and the time to the first token (random weights).")
+            { preset, config, promptTokens, newTokens, dtype, cacheOnly, device, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device));
-            var chosen = Training.ModelChoice.RandomConfig(parse.GetValue(preset), parse.GetValue(config));
+            var type = ModelOptions.ParseDType(parse.GetValue(dtype));
+            using var model = Training.ModelChoice.RandomModel(parse.GetValue(preset), parse.GetValue(config), type);
+            if (parse.GetValue(promptTokens) + parse.GetValue(newTokens) > model.ContextLength && parse.GetValue(promptTokens) >= model.ContextLength)
+                throw new BadInputException($"--prompt-tokens {parse.GetValue(promptTokens)} does not fit the model's context of {model.ContextLength}");
+            ComputeDevice.MoveTo(model, onDevice);
             var progress = new CountProgress();
-            var r = GenerationSpeedBenchmark.Run(chosen, parse.GetValue(promptTokens), parse.GetValue(newTokens),
-                (phase, done, total) => progress.Show($"bench generate, {phase}", done, total, "tokens"), onDevice);
+            var r = GenerationSpeedBenchmark.Run(model, parse.GetValue(promptTokens), parse.GetValue(newTokens), !parse.GetValue(cacheOnly),
+                (phase, done, total) => progress.Show($"bench generate, {phase}", done, total, "tokens"));
             WarnIfDebugBuild();
+            long parameters = model.Module.parameters().Sum(p => p.numel());
             if (parse.GetValue(json))
-                Cli.WriteJson(new { tokens_per_second = r.TokensPerSecond, tokens_per_second_no_cache = r.TokensPerSecondNoCache, speedup = r.Speedup, build = BuildKind.Name });
+                Cli.WriteJson(new
+                {
+                    architecture = model.Architecture, parameters, dtype = parse.GetValue(dtype), threads = TorchSharp.torch.get_num_threads(),
+                    prompt_tokens = parse.GetValue(promptTokens), tokens_per_second = r.TokensPerSecond, first_token_seconds = r.FirstTokenSeconds,
+                    tokens_per_second_no_cache = r.TokensPerSecondNoCache, speedup = r.Speedup, build = BuildKind.Name,
+                });
             else
-                Console.Out.WriteLine($"with KV cache {r.TokensPerSecond:F1} tokens/s, without {r.TokensPerSecondNoCache:F1} tokens/s: {r.Speedup:F2}x");
+            {
+                Console.Out.WriteLine($"{model.Architecture}, {parameters:N0} parameters, {parse.GetValue(dtype)}, {TorchSharp.torch.get_num_threads()} threads");
+                Console.Out.WriteLine($"first token after a {parse.GetValue(promptTokens)}-token prompt: {r.FirstTokenSeconds:F3} s");
+                Console.Out.WriteLine(r.TokensPerSecondNoCache is double without
+                    ? $"with KV cache {r.TokensPerSecond:F1} tokens/s, without {without:F1} tokens/s: {r.Speedup:F2}x"
+                    : $"with KV cache {r.TokensPerSecond:F1} tokens/s");
+            }
             return Cli.ExitOk;
         }));
         return command;

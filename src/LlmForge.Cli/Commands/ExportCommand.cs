@@ -7,12 +7,12 @@ static class ExportCommand
     {
         var model = ModelOptions.Model();
         var config = ModelOptions.Config();
-        var format = new Option<string>("--format") { Description = "hf: Hugging Face GPT-2 (model.safetensors, config.json, generation_config.json and the tokenizer files)", DefaultValueFactory = _ => "hf" };
+        var format = new Option<string>("--format") { Description = "hf: the Hugging Face layout of the model's family (model.safetensors, config.json and the tokenizer files)", DefaultValueFactory = _ => "hf" };
         var output = new Option<string>("--out") { Description = "the directory to write", Required = true };
         var dtype = ModelOptions.DType("fp32 (default), fp16 or bf16 weights");
         var overwrite = new Option<bool>("--overwrite") { Description = "replace an earlier export in --out (never other files, the current directory or an input)" };
         var json = TextOptions.Json();
-        var command = new Command("export", "Write a model in the Hugging Face GPT-2 layout.") { model, config, format, output, dtype, overwrite, json };
+        var command = new Command("export", "Write a model in the Hugging Face layout of its family (GPT-2, Llama 3, Qwen3).") { model, config, format, output, dtype, overwrite, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             if (parse.GetValue(format) != "hf") throw new BadInputException($"--format {parse.GetValue(format)}: only hf is supported");
@@ -25,14 +25,38 @@ static class ExportCommand
             // Before the model is loaded: a refused --out costs nothing and touches nothing.
             HfGpt2Export.CheckOutput(outDir, replace, inputs);
             using var loaded = ModelLoader.Load(modelPath, parse.GetValue(config));
-            HfGpt2Export.Export(loaded.Model, outDir, type, replace, loaded.Tokenizer, [.. inputs, ("--model", loaded.Source)]);
+            if (loaded.Network is LlamaModel llama) ExportLlama(llama, loaded.Tokenizer, outDir, type);
+            else HfGpt2Export.Export(loaded.Model, outDir, type, replace, loaded.Tokenizer, [.. inputs, ("--model", loaded.Source)]);
             long bytes = new FileInfo(Path.Combine(outDir, "model.safetensors")).Length;
             if (parse.GetValue(json))
                 Cli.WriteJson(new { out_dir = outDir, format = "hf", dtype = parse.GetValue(dtype), bytes, files = HfGpt2Export.FileNames });
             else
-                Console.Error.WriteLine($"wrote {outDir}/model.safetensors ({bytes / 1048576.0:F1} MB, {parse.GetValue(dtype)}), config.json, generation_config.json and the tokenizer ({string.Join(", ", HfTokenizerFiles.FileNames)})");
+                Console.Error.WriteLine($"wrote {outDir}/model.safetensors ({bytes / 1048576.0:F1} MB, {parse.GetValue(dtype)}), config.json and the tokenizer ({string.Join(", ", Directory.EnumerateFiles(outDir).Select(Path.GetFileName).Where(f => f is not ("model.safetensors" or "config.json")).Order())})");
             return Cli.ExitOk;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// A Llama 3 or Qwen3 model in its Hugging Face repository's layout, with its tokenizer's own files, or
+    /// GPT-2's written in the same form for a model trained here with GPT-2's vocabulary.
+    /// </summary>
+    static void ExportLlama(LlamaModel llama, LlmForge.Text.ITokenizer tokenizer, string outDir, TorchSharp.torch.ScalarType dtype)
+    {
+        var files = Directory.CreateTempSubdirectory("llmforge-export-tokenizer");
+        try
+        {
+            switch (tokenizer)
+            {
+                case LlmForge.Text.HfBpeTokenizer hf: hf.Save(files.FullName); break;
+                case LlmForge.Text.Gpt2Tokenizer gpt2: HfTokenizerFiles.Write(gpt2, files.FullName, llama.ContextLength); break;
+                default: throw new BadInputException($"the {tokenizer.Name} tokenizer has no Hugging Face form to export with the model");
+            }
+            LlamaHfExport.Save(llama, outDir, dtype, Directory.EnumerateFiles(files.FullName));
+        }
+        finally
+        {
+            files.Delete(recursive: true);
+        }
     }
 }

@@ -51,7 +51,7 @@ public static class ClassifierFineTuning
             {
                 manual_seed(options.Seed);
                 // Loaded weights read their own tokenizer; random weights the one asked for.
-                (model, tokenizer) = ModelChoice.Create(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
+                (model, tokenizer) = ModelChoice.CreateGpt(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
             }
             data = ClassificationData.Encode(splits, tokenizer, model!.ContextLength, options.MaxLength);
             if (checkpoint == null) ClassifierHead.Attach(model, data.Labels.Names, (data.PaddedLength, options.Pooling), options);

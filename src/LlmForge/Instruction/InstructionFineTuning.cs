@@ -42,7 +42,7 @@ public static class InstructionFineTuning
             else
             {
                 manual_seed(options.Seed);
-                (model, tokenizer) = ModelChoice.Create(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
+                (model, tokenizer) = ModelChoice.CreateGpt(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
                 if (!model.HasVocabularyHead)
                     throw new BadInputException($"--model {options.Init}: is a classifier ({model.OutputSize} outputs); instruction tuning needs a language model");
                 model.PromptFormat = "alpaca";

@@ -32,7 +32,7 @@ public static class DpoFineTuning
             else
             {
                 manual_seed(options.Seed);
-                (policy, tokenizer) = ModelChoice.Create(options, null);
+                (policy, tokenizer) = ModelChoice.CreateGpt(options, null);
             }
             if (!policy!.HasVocabularyHead)
                 throw new BadInputException($"--model {options.Init}: is a classifier ({policy.OutputSize} outputs); preference tuning needs a language model");

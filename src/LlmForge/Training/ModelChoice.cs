@@ -14,6 +14,25 @@ public static class ModelChoice
             throw new BadInputException($"give one of --preset, --config and {options.InitOption} (with {options.InitOption}, --config describes the weights)");
     }
 
+    /// <summary>
+    /// A model of random weights (seeded) for measuring, of any family: a preset (gpt2-small when neither is given)
+    /// or a config, built in <paramref name="dtype"/>.
+    /// </summary>
+    public static ILanguageModel RandomModel(string? preset, string? configPath, ScalarType dtype = ScalarType.Float32)
+    {
+        if (preset != null && configPath != null) throw new BadInputException("give one of --preset and --config");
+        manual_seed(123);
+        if (LlamaFamilyConfig(preset, configPath) is { } family)
+        {
+            MemoryBudget.Require(family.ParameterCount() * (double)LlamaModel.ElementSize(dtype), $"the {family.ParameterCount():N0} weights of a random {family.ModelType} model");
+            return new LlamaModel(family, dtype);
+        }
+        var config = RandomConfig(preset, configPath) with { DropRate = 0 };
+        var model = new GptModel(config);
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        return model;
+    }
+
     /// <summary>The config of random weights: <c>--config</c>, or a preset (gpt2-small when neither is given).</summary>
     public static GptConfig RandomConfig(string? preset, string? configPath)
     {
@@ -22,19 +41,47 @@ public static class ModelChoice
     }
 
     /// <summary>
-    /// The model and the tokenizer it reads. Random weights take <paramref name="tokenizer"/>'s vocabulary
-    /// (GPT-2's when null); loaded weights bring their own tokenizer unless one is given, and must
+    /// A Llama 3 / Qwen3 config for random weights, when <c>--preset</c> names one of that family's or
+    /// <c>--config</c> is a Hugging Face config with such a <c>model_type</c>; null for GPT-2's family.
+    /// </summary>
+    static LlamaConfig? LlamaFamilyConfig(string? preset, string? configPath) =>
+        preset != null ? LlamaConfig.TryPreset(preset)
+        : configPath != null && LlamaLoader.IsLlamaFamily(configPath) ? LlamaConfig.Load(configPath) : null;
+
+    /// <summary>
+    /// <see cref="Create"/> for the trainers that take GPT-2's family only so far (a class head, the book's
+    /// chapter 7 trainers); another family is refused by name.
+    /// </summary>
+    public static (GptModel Model, ITokenizer Tokenizer) CreateGpt(TrainingOptions options, ITokenizer? tokenizer, int? contextLength = null)
+    {
+        var (model, chosen) = Create(options, tokenizer, contextLength);
+        if (model is GptModel gpt) return (gpt, chosen);
+        model.Dispose();
+        throw new BadInputException($"{(options.Init != null ? options.InitOption + " " + options.Init : "the model")}: a {model.Architecture} model; this trainer takes GPT-2 family models only so far");
+    }
+
+    /// <summary>
+    /// The model (of any family) and the tokenizer it reads. Random weights take <paramref name="tokenizer"/>'s
+    /// vocabulary (GPT-2's when null); loaded weights bring their own tokenizer unless one is given, and must
     /// match its vocabulary. With a preset, <paramref name="contextLength"/> also sets the model's context.
     /// </summary>
-    public static (GptModel Model, ITokenizer Tokenizer) Create(TrainingOptions options, ITokenizer? tokenizer, int? contextLength = null)
+    public static (ILanguageModel Model, ITokenizer Tokenizer) Create(TrainingOptions options, ITokenizer? tokenizer, int? contextLength = null)
     {
-        GptModel model;
+        ILanguageModel model;
         if (options.Init != null)
         {
             var loaded = ModelLoader.Load(options.Init, options.ConfigPath);
-            model = loaded.Model;
+            model = loaded.Network;
             tokenizer ??= loaded.Tokenizer;
-            if (options.Dropout is double rate && rate != model.Config.DropRate) model = WithDropout(model, rate);
+            if (options.Dropout is double rate && model is GptModel gpt && rate != gpt.Config.DropRate) model = WithDropout(gpt, rate);
+        }
+        else if (LlamaFamilyConfig(options.Preset, options.ConfigPath) is { } family)
+        {
+            tokenizer ??= TokenizerLoader.Gpt2Default;
+            // As for GPT-2's presets: the tokenizer's vocabulary, and the run's context.
+            if (options.ConfigPath == null) family = family with { VocabSize = tokenizer.VocabSize };
+            if (options.ConfigPath == null && contextLength is int context) family = family with { ContextLength = context };
+            model = new LlamaModel(family);
         }
         else
         {
@@ -47,11 +94,13 @@ public static class ModelChoice
             model = new GptModel(config.Validated("model config"));
         }
         // A larger model vocabulary would let samples hold ids the tokenizer cannot decode; a smaller one, ids it cannot embed.
-        if (model.Config.VocabSize != tokenizer.VocabSize)
+        // The embedding's vocabulary (a classifier's head counts classes instead).
+        int vocabulary = model is GptModel { Config.VocabSize: var size } ? size : model.OutputSize;
+        if (vocabulary != tokenizer.VocabSize)
         {
             model.Dispose();
-            string source = options.Init != null ? $"{options.InitOption} {options.Init}" : $"--config {options.ConfigPath}";
-            throw new BadInputException($"{source}: the model's vocabulary has {model.Config.VocabSize} ids, the tokenizer {tokenizer.Name} has {tokenizer.VocabSize}; they must be equal"
+            string source = options.Init != null ? $"{options.InitOption} {options.Init}" : options.ConfigPath != null ? $"--config {options.ConfigPath}" : $"--preset {options.Preset}";
+            throw new BadInputException($"{source}: the model's vocabulary has {vocabulary} ids, the tokenizer {tokenizer.Name} has {tokenizer.VocabSize}; they must be equal"
                 + (options.Init == null ? $" (set vocab_size to {tokenizer.VocabSize}, or use a preset, which takes the tokenizer's)" : ""));
         }
         return (model, tokenizer);

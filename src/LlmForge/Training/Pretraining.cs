@@ -23,7 +23,7 @@ public static class Pretraining
 
     static Trainer<TokenBatch> Build(PretrainingOptions options, string runDir, LoadedModel? checkpoint)
     {
-        ILanguageModel? checkpointModel = checkpoint?.Model;
+        ILanguageModel? checkpointModel = checkpoint?.Network;
         try
         {
             if (checkpointModel != null) TrainingRun.RequireInputs(runDir, [("--data", options.Data), ("--tokenizer", options.Tokenizer)]);

@@ -138,10 +138,10 @@ public static class TrainingRun
         double elapsedBefore = state["elapsed_s"] is JsonValue elapsed && elapsed.TryGetValue(out double seconds) && double.IsFinite(seconds) && seconds >= 0 ? seconds : 0;
 
         var loaded = ModelLoader.Load(checkpoint);
-        if (options.Dropout is double rate && rate != loaded.Config.DropRate)
+        if (options.Dropout is double rate && loaded.Network is GptModel { Config.DropRate: var saved } && rate != saved)
         {
             loaded.Dispose();
-            throw new BadInputException($"{checkpoint}: its config has drop_rate {loaded.Config.DropRate}, the run's options {rate}");
+            throw new BadInputException($"{checkpoint}: its config has drop_rate {saved}, the run's options {rate}");
         }
         var trainer = build(options, loaded);
         try
