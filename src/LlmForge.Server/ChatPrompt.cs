@@ -1,21 +1,30 @@
 using System.Text;
 using LlmForge.Instruction;
+using LlmForge.Text.Chat;
 
 namespace LlmForge.Server;
-
-/// <summary>One chat message: who said it and what.</summary>
-public sealed record ChatMessage(string Role, string Content);
 
 /// <summary>
 /// A conversation as the text a model is given. An instruction model (Alpaca, chapter 7) gets its training
 /// format: the system message (or the book's preamble), earlier turns as instruction / response pairs, and the
 /// last user message as the instruction, so that one user message gives exactly <c>llmforge respond</c>'s prompt.
+/// A model whose tokenizer brings a chat template (Qwen3, Llama 3) gets that template, with the generation prompt.
 /// A base model continues the messages' contents, separated by blank lines.
 /// </summary>
 public static class ChatPrompt
 {
-    public static string Format(ServedModel served, IReadOnlyList<ChatMessage> messages) =>
-        served.Kind == ModelKind.Instruction ? Alpaca(messages) : string.Join("\n\n", messages.Select(m => m.Content));
+    /// <param name="enableThinking">Qwen3's thinking (its template's default is on).</param>
+    public static string Format(ServedModel served, IReadOnlyList<ChatMessage> messages, bool enableThinking = true) =>
+        served.ChatTemplateFor(enableThinking) is { } template ? template.Render(messages)
+        : served.Kind == ModelKind.Instruction ? Alpaca(messages)
+        : string.Join("\n\n", messages.Select(m => m.Content));
+
+    /// <summary>Whether the answer is an Alpaca response, whose own <c>### Response:</c> line is dropped.</summary>
+    public static bool IsAlpaca(ServedModel served) => served.Kind == ModelKind.Instruction && !served.HasChatTemplate;
+
+    /// <summary>Qwen3's thinking switch as clients send it: vLLM's <c>chat_template_kwargs.enable_thinking</c> or Ollama's <c>think</c>.</summary>
+    public static bool EnableThinking(RequestBody body) =>
+        body.Bool("think") ?? body.Object("chat_template_kwargs")?.Bool("enable_thinking") ?? true;
 
     static string Alpaca(IReadOnlyList<ChatMessage> messages)
     {

@@ -15,7 +15,7 @@ public static class Completion
     public static CompletionResult Run(ServedModel served, CompletionJob job, Action<string> emit, CancellationToken cancel)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var options = served.Tokenizer.EndOfTextId is int endOfText ? job.Options with { StopTokenId = endOfText } : job.Options;
+        var options = job.Options with { StopTokenIds = served.Tokenizer.StopIds };
         var decoder = served.Tokenizer.NewStreamingDecoder();
         var response = job.IsResponse ? new ResponseMarkerFilter() : null;
         var stops = new StopSequences(job.Stop);
@@ -30,7 +30,7 @@ public static class Completion
         foreach (int id in TextGenerator.Generate(served.Network, job.PromptIds, options))
         {
             generated++;
-            if (id == options.StopTokenId) { finish = "stop"; break; }
+            if (options.IsStop(id)) { finish = "stop"; break; }
             Emit(decoder.Add(id));
             if (stops.Stopped) { finish = "stop"; break; }
             // Checked after each token: a client that left stops costing the others their turn.

@@ -7,3 +7,4 @@ global using LlmForge.Text;
 global using Microsoft.AspNetCore.Builder;
 global using Microsoft.AspNetCore.Http;
 global using static TorchSharp.torch;
+global using LlmForge.Text.Chat;

@@ -64,9 +64,10 @@ public static class OllamaApi
         // Ollama's system prompt goes before the prompt, as a base model's text or an instruction model's system message.
         string? system = body.String("system");
         bool raw = body.Bool("raw") ?? false;
-        bool isResponse = served.Kind == ModelKind.Instruction && !raw;
-        string text = isResponse
-            ? ChatPrompt.Format(served, [.. system is null ? Array.Empty<ChatMessage>() : [new ChatMessage("system", system)], new ChatMessage("user", prompt)])
+        bool chat = served.Kind == ModelKind.Instruction && !raw;
+        bool isResponse = chat && ChatPrompt.IsAlpaca(served);
+        string text = chat
+            ? ChatPrompt.Format(served, [.. system is null ? Array.Empty<ChatMessage>() : [new ChatMessage("system", system)], new ChatMessage("user", prompt)], ChatPrompt.EnableThinking(body))
             : system is null ? prompt : system + "\n\n" + prompt;
         int[] ids = PromptIds.Encode(served, text);
         await RunAsync(http, state, body, ids, isResponse, chat: false, model ?? served.Name);
@@ -77,8 +78,8 @@ public static class OllamaApi
         var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
         string? model = body.String("model");
         var served = OpenAiApi.RequireGenerator(state, model);
-        int[] ids = PromptIds.Encode(served, ChatPrompt.Format(served, ChatPrompt.Read(body)), "messages");
-        await RunAsync(http, state, body, ids, served.Kind == ModelKind.Instruction, chat: true, model ?? served.Name);
+        int[] ids = PromptIds.Encode(served, ChatPrompt.Format(served, ChatPrompt.Read(body), ChatPrompt.EnableThinking(body)), "messages");
+        await RunAsync(http, state, body, ids, ChatPrompt.IsAlpaca(served), chat: true, model ?? served.Name);
     }
 
     static Task RunAsync(HttpContext http, ServerState state, RequestBody body, int[] ids, bool isResponse, bool chat, string model)

@@ -61,9 +61,9 @@ public static class OpenAiApi
         var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
         var served = RequireGenerator(state, body.String("model"));
         var messages = ChatPrompt.Read(body);
-        int[] ids = PromptIds.Encode(served, ChatPrompt.Format(served, messages), "messages");
+        int[] ids = PromptIds.Encode(served, ChatPrompt.Format(served, messages, ChatPrompt.EnableThinking(body)), "messages");
         var sampling = SamplingRequest.FromOpenAi(body, defaultMaxTokens: null);
-        bool isResponse = served.Kind == ModelKind.Instruction;
+        bool isResponse = ChatPrompt.IsAlpaca(served);
         var job = new CompletionJob(ids, sampling.For(served, ids.Length), sampling.Stop, isResponse);
         bool stream = body.Bool("stream") ?? false;
         var writer = new OpenAiWriter(http, stream, chat: true, IncludeUsage(body), served.Name, trimEnd: isResponse);

@@ -27,11 +27,19 @@ public sealed class ServedModel(LoadedModel loaded, string name) : IDisposable
     {
         GptModel { HasVocabularyHead: false } => ModelKind.Classifier,
         GptModel { PromptFormat: not null } => ModelKind.Instruction,
+        _ when HasChatTemplate => ModelKind.Instruction,
         _ => ModelKind.Base,
     };
 
-    /// <summary>The prompt format an instruction model was tuned on (<c>alpaca</c>).</summary>
-    public string? PromptFormat => (loaded.Network as GptModel)?.PromptFormat;
+    /// <summary>The prompt format an instruction model was tuned on (<c>alpaca</c>), or its chat template's (<c>qwen3</c>, <c>llama3</c>).</summary>
+    public string? PromptFormat => (loaded.Network as GptModel)?.PromptFormat ?? ChatTemplateFor(enableThinking: true)?.Name;
+
+    /// <summary>Whether the tokenizer brings a chat template (Qwen3's ChatML, Llama 3's headers).</summary>
+    public bool HasChatTemplate => ChatTemplateFor(enableThinking: true) != null;
+
+    /// <summary>The tokenizer's chat template, with Qwen3's thinking on or off; null when it has none.</summary>
+    public LlmForge.Text.Chat.ChatTemplate? ChatTemplateFor(bool enableThinking) =>
+        loaded.Tokenizer is HfBpeTokenizer hf ? LlmForge.Text.Chat.ChatTemplate.For(hf, enableThinking) : null;
 
     public string KindName => Kind.ToString().ToLowerInvariant();
 

@@ -69,4 +69,98 @@ public sealed class LlamaCliTests() : ScratchDirectory("llmforge-llama-cli")
         var json = CliRunner.Json(CliRunner.Run("model", "info", "--preset", preset, "--json"));
         Assert.Equal(parameters, json.GetProperty("total_parameters").GetInt64());
     }
+
+    [Theory]
+    [InlineData("qwen3", "fp32")]
+    [InlineData("llama3", "bf16")]
+    public void ExportWritesTheHuggingFaceLayoutBackAndItGeneratesTheSame(string family, string dtype)
+    {
+        string model = ModelDirectory(family, _dir), exported = Path.Combine(_dir, "exported-" + family);
+        var export = CliRunner.Run("export", "--model", model, "--out", exported, "--dtype", dtype);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        Assert.Equal(["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"], Directory.EnumerateFiles(exported).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(exported, "config.json")))!;
+        Assert.Equal(dtype == "fp32" ? "float32" : "bfloat16", (string?)config["torch_dtype"]);
+        var before = CliRunner.Json(CliRunner.Run("generate", "--model", model, "--prompt", "Every effort moves you", "--max-new-tokens", "8", "--json"));
+        var after = CliRunner.Json(CliRunner.Run("generate", "--model", exported, "--prompt", "Every effort moves you", "--max-new-tokens", "8", "--json"));
+        // fp32 is the same model; bf16 rounds the weights, and the fixture's first greedy tokens survive it.
+        var (b, a) = (Ints(before.GetProperty("ids")), Ints(after.GetProperty("ids")));
+        Assert.Equal(dtype == "fp32" ? b : b[..6], dtype == "fp32" ? a : a[..6]);
+    }
+
+    [Fact]
+    public void ASmallQwen3PretrainsFromScratchOnShakespeareAndItsRunIsAModel()
+    {
+        string config = Path.Combine(_dir, "small-qwen3.json");
+        File.WriteAllText(config, """
+            {"model_type": "qwen3", "vocab_size": 50257, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "max_position_embeddings": 64, "tie_word_embeddings": true}
+            """);
+        string run = Path.Combine(_dir, "run");
+        var json = CliRunner.Json(CliRunner.Run("pretrain", "--data", TestPaths.SharedData("tinyshakespeare.txt"), "--config", config,
+            "--max-steps", "12", "--batch-size", "4", "--eval-every", "6", "--out", run, "--json"));
+        Assert.Equal("completed", json.GetProperty("outcome").GetString());
+        var losses = TrainingTests.Metrics(run).Where(m => m["val_loss"] != null).Select(m => m["val_loss"]!.GetValue<double>()).ToArray();
+        Assert.True(losses.Length >= 2 && losses[^1] < losses[0], string.Join(", ", losses));
+        var info = CliRunner.Json(CliRunner.Run("model", "info", "--model", run, "--json"));
+        Assert.Equal("qwen3", info.GetProperty("config").GetProperty("model_type").GetString());
+        var generated = CliRunner.Json(CliRunner.Run("generate", "--model", run, "--prompt", "ROMEO:", "--max-new-tokens", "5", "--json"));
+        Assert.Equal(5 + 3, generated.GetProperty("ids").GetArrayLength()); // "ROMEO:" is 3 GPT-2 tokens
+    }
+
+    [Fact]
+    public void GenerateChatWritesTheQwen3TemplateAndAnswersAlone()
+    {
+        string model = ModelDirectory("qwen3", _dir);
+        var json = CliRunner.Json(CliRunner.Run("generate", "--model", model, "--prompt", "Hi", "--chat", "--no-thinking", "--max-new-tokens", "5", "--json"));
+        var tokenizer = HfReference.Tokenizer("qwen3");
+        int[] prompt = tokenizer.Encode("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+        var ids = Ints(json.GetProperty("ids"));
+        Assert.Equal(prompt, ids[..prompt.Length]);
+        Assert.Equal(tokenizer.Decode(ids[prompt.Length..].Where(id => !tokenizer.StopIds.Contains(id))), json.GetProperty("text").GetString());
+        CliRunner.AssertBadInput(CliRunner.Run("generate", "--model", FixtureModel.Dir, "--prompt", "Hi", "--chat"), "has no chat template");
+        CliRunner.AssertBadInput(CliRunner.Run("generate", "--model", model, "--prompt", "Hi", "--no-thinking"), "--system and --no-thinking go with --chat");
+    }
+
+    [Fact]
+    public async Task AServedQwen3AnswersChatsInItsTemplate()
+    {
+        string model = ModelDirectory("qwen3", _dir);
+        var cli = CliRunner.Json(CliRunner.Run("generate", "--model", model, "--prompt", "Hi", "--chat", "--no-thinking", "--max-new-tokens", "6", "--json"));
+        using var server = ServerProcess.Start("--model", model);
+        var described = JsonNode.Parse(await server.Http.GetStringAsync("/v1/models"))!["data"]![0]!;
+        Assert.Equal("instruction", (string?)described["kind"]);
+        var (_, body, text) = await ServeApiTests.PostAsync(server.Http, "/v1/chat/completions",
+            """{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 6, "temperature": 0, "chat_template_kwargs": {"enable_thinking": false}}""");
+        Assert.True(body?["choices"] != null, text);
+        Assert.Equal(cli.GetProperty("text").GetString(), (string?)body!["choices"]![0]!["message"]!["content"]);
+        var (_, ollama, _) = await ServeApiTests.PostAsync(server.Http, "/api/chat",
+            """{"model": "qwen3", "messages": [{"role": "user", "content": "Hi"}], "think": false, "stream": false, "options": {"temperature": 0, "num_predict": 6}}""");
+        Assert.Equal(cli.GetProperty("text").GetString(), (string?)ollama!["message"]!["content"]);
+    }
+
+    [Fact]
+    public void BenchGenerateMeasuresARandomModelOfTheFamily()
+    {
+        string config = Path.Combine(_dir, "bench-llama.json");
+        File.WriteAllText(config, """
+            {"model_type": "llama", "vocab_size": 1000, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128}
+            """);
+        var json = CliRunner.Json(CliRunner.Run("bench", "generate", "--config", config, "--prompt-tokens", "64", "--new-tokens", "16", "--dtype", "bf16", "--json"));
+        Assert.Equal("llama", json.GetProperty("architecture").GetString());
+        Assert.True(json.GetProperty("tokens_per_second").GetDouble() > 0);
+        Assert.True(json.GetProperty("first_token_seconds").GetDouble() > 0);
+        Assert.True(json.GetProperty("tokens_per_second_no_cache").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void ABadFamilyConfigIsOneLineNamingTheFileAndTheKey()
+    {
+        string model = ModelDirectory("qwen3", _dir);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!.AsObject();
+        config["num_key_value_heads"] = 3;
+        File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());
+        CliRunner.AssertBadInput(CliRunner.Run("generate", "--model", model, "--prompt", "Hi"), "'num_attention_heads' 4 is not a multiple of 'num_key_value_heads' 3");
+    }
 }

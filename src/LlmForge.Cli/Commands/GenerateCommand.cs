@@ -1,3 +1,5 @@
+using LlmForge.Text;
+using LlmForge.Text.Chat;
 using System.Diagnostics;
 
 namespace LlmForge.Cli.Commands;
@@ -17,9 +19,12 @@ static class GenerateCommand
         var dtype = ModelOptions.DType("compute in fp32 (default) or keep bf16 / fp16 weights as they are");
         var device = ModelOptions.Device();
         var threads = ModelOptions.Threads();
+        var chat = new Option<bool>("--chat") { Description = "--prompt is a user's message, written in the model's chat template (Qwen3, Llama 3); prints the answer, ending at the end of the turn" };
+        var system = new Option<string>("--system") { Description = "with --chat: a system message before it" };
+        var noThinking = new Option<bool>("--no-thinking") { Description = "with --chat on Qwen3: its template's empty thinking block, so that it answers at once" };
         var json = TextOptions.Json();
-        var command = new Command("generate", "Continue a prompt with a model.") { model, config, prompt };
-        foreach (var option in sampling.All.Concat([stopAtEnd, noCache, stream, dtype, device, threads, json])) command.Options.Add(option);
+        var command = new Command("generate", "Continue a prompt with a model, or answer it in the model's chat format.") { model, config, prompt };
+        foreach (var option in sampling.All.Concat([chat, system, noThinking, stopAtEnd, noCache, stream, dtype, device, threads, json])) command.Options.Add(option);
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
@@ -31,15 +36,21 @@ static class GenerateCommand
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
             ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);
             ComputeDevice.MoveTo(loaded.Network, onDevice);
-            int[] promptIds = Prompt.Encode(loaded.Tokenizer, text, loaded.Network.OutputSize);
-            if (parse.GetValue(stopAtEnd) && loaded.Tokenizer.EndOfTextId is int endOfText)
+            bool asChat = parse.GetValue(chat);
+            if (!asChat && (parse.GetValue(system) != null || parse.GetValue(noThinking)))
+                throw new BadInputException("--system and --no-thinking go with --chat");
+            string modelText = asChat ? ChatText(loaded, text, parse.GetValue(system), !parse.GetValue(noThinking), parse.GetValue(model)!) : text;
+            int[] promptIds = Prompt.Encode(loaded.Tokenizer, modelText, loaded.Network.OutputSize);
+            if (asChat) options = options with { StopTokenIds = loaded.Tokenizer.StopIds };
+            else if (parse.GetValue(stopAtEnd) && loaded.Tokenizer.EndOfTextId is int endOfText)
                 options = options with { StopTokenId = endOfText };
 
             try
             {
+                // A chat prints the answer alone: the template's text is not the user's.
                 return parse.GetValue(stream) && !parse.GetValue(json)
-                    ? Stream(loaded, text, promptIds, options)
-                    : Complete(loaded, promptIds, options, parse.GetValue(json));
+                    ? Stream(loaded, asChat ? "" : text, promptIds, options)
+                    : Complete(loaded, promptIds, options, parse.GetValue(json), asChat);
             }
             catch (NonFiniteLogitsException e)
             {
@@ -69,13 +80,24 @@ static class GenerateCommand
         return Cli.ExitOk;
     }
 
-    static int Complete(LoadedModel loaded, int[] promptIds, GenerationOptions options, bool json)
+    /// <summary>The user's message (and a system message) in the model's chat template, with the assistant's turn opened.</summary>
+    static string ChatText(LoadedModel loaded, string message, string? system, bool enableThinking, string spec)
+    {
+        if (loaded.Tokenizer is not HfBpeTokenizer hf || ChatTemplate.For(hf, enableThinking) is not { } template)
+            throw new BadInputException($"--chat: {spec}'s tokenizer has no chat template (the tokenizer.json and tokenizer_config.json of Qwen3 and Llama 3 bring one)");
+        List<ChatMessage> messages = system != null ? [new("system", system), new("user", message)] : [new("user", message)];
+        return template.Render(messages);
+    }
+
+    static int Complete(LoadedModel loaded, int[] promptIds, GenerationOptions options, bool json, bool answerOnly = false)
     {
         var clock = Stopwatch.StartNew();
         int[] newIds = TextGenerator.Generate(loaded.Network, promptIds, options).ToArray();
         double seconds = clock.Elapsed.TotalSeconds;
         int[] ids = [.. promptIds, .. newIds];
-        string output = loaded.Tokenizer.Decode(ids);
+        // An answer ends at its end-of-turn token, which is not part of it.
+        int[] answer = newIds.Length > 0 && options.IsStop(newIds[^1]) ? newIds[..^1] : newIds;
+        string output = answerOnly ? loaded.Tokenizer.Decode(answer) : loaded.Tokenizer.Decode(ids);
         double tokensPerSecond = newIds.Length / Math.Max(seconds, 1e-9);
         if (json)
         {

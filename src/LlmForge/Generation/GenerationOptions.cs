@@ -20,6 +20,12 @@ public sealed record GenerationOptions
     /// <summary>Stop after generating this id (for example <c>&lt;|endoftext|&gt;</c>); it is included in the output.</summary>
     public int? StopTokenId { get; init; }
 
+    /// <summary>More ids that end generation like <see cref="StopTokenId"/> (Llama 3's end of text and end of turn).</summary>
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+
+    /// <summary>Whether generation ends after <paramref name="id"/>.</summary>
+    public bool IsStop(int id) => id == StopTokenId || StopTokenIds.Contains(id);
+
     /// <summary>Fixes the sampling; the same seed gives the same tokens.</summary>
     public long Seed { get; init; } = 123;
 

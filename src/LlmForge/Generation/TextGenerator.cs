@@ -56,7 +56,7 @@ public static class TextGenerator
                 }
                 ids.Add(next);
                 yield return next;
-                if (next == options.StopTokenId) yield break;
+                if (options.IsStop(next)) yield break;
             }
         }
         finally

@@ -29,6 +29,9 @@ public interface ITokenizer
     /// <summary>The id that fills batches of unequal lengths. GPT-2 has no padding token and pads with end-of-text (50256), as the book does.</summary>
     int? PadId => EndOfTextId;
 
+    /// <summary>The ids that end a generated text: end of text, and where the model has one, end of turn.</summary>
+    IReadOnlyList<int> StopIds => EndOfTextId is int id ? [id] : [];
+
     int[] Encode(string text);
 
     string Decode(IEnumerable<int> ids);
