@@ -15,12 +15,12 @@ public static class ChatPrompt
 {
     /// <param name="enableThinking">Qwen3's thinking (its template's default is on).</param>
     public static string Format(ServedModel served, IReadOnlyList<ChatMessage> messages, bool enableThinking = true) =>
-        served.ChatTemplateFor(enableThinking) is { } template ? template.Render(messages)
-        : served.Kind == ModelKind.Instruction ? Alpaca(messages)
+        IsAlpaca(served) ? Alpaca(messages)
+        : served.ChatTemplateFor(enableThinking) is { } template ? template.Render(messages)
         : string.Join("\n\n", messages.Select(m => m.Content));
 
-    /// <summary>Whether the answer is an Alpaca response, whose own <c>### Response:</c> line is dropped.</summary>
-    public static bool IsAlpaca(ServedModel served) => served.Kind == ModelKind.Instruction && !served.HasChatTemplate;
+    /// <summary>Whether the model was tuned on Alpaca prompts (its answer's own <c>### Response:</c> line is dropped).</summary>
+    public static bool IsAlpaca(ServedModel served) => served.Network.PromptFormat == "alpaca";
 
     /// <summary>Qwen3's thinking switch as clients send it: vLLM's <c>chat_template_kwargs.enable_thinking</c> or Ollama's <c>think</c>.</summary>
     public static bool EnableThinking(RequestBody body) =>

@@ -26,13 +26,13 @@ public sealed class ServedModel(LoadedModel loaded, string name) : IDisposable
     public ModelKind Kind => loaded.Network switch
     {
         GptModel { HasVocabularyHead: false } => ModelKind.Classifier,
-        GptModel { PromptFormat: not null } => ModelKind.Instruction,
+        { PromptFormat: not null } => ModelKind.Instruction,
         _ when HasChatTemplate => ModelKind.Instruction,
         _ => ModelKind.Base,
     };
 
     /// <summary>The prompt format an instruction model was tuned on (<c>alpaca</c>), or its chat template's (<c>qwen3</c>, <c>llama3</c>).</summary>
-    public string? PromptFormat => (loaded.Network as GptModel)?.PromptFormat ?? ChatTemplateFor(enableThinking: true)?.Name;
+    public string? PromptFormat => loaded.Network.PromptFormat ?? ChatTemplateFor(enableThinking: true)?.Name;
 
     /// <summary>Whether the tokenizer brings a chat template (Qwen3's ChatML, Llama 3's headers).</summary>
     public bool HasChatTemplate => ChatTemplateFor(enableThinking: true) != null;

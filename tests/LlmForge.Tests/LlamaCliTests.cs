@@ -163,4 +163,37 @@ public sealed class LlamaCliTests() : ScratchDirectory("llmforge-llama-cli")
         File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());
         CliRunner.AssertBadInput(CliRunner.Run("generate", "--model", model, "--prompt", "Hi"), "'num_attention_heads' 4 is not a multiple of 'num_key_value_heads' 3");
     }
+
+    [Fact]
+    public void InstructionAndPreferenceTuningTakeAQwen3AndItsCheckpointCarriesItsTokenizer()
+    {
+        string model = ModelDirectory("qwen3", _dir), finetune = TestPaths.Fixture("tiny-finetune");
+        string instruct = Path.Combine(_dir, "instruct"), dpo = Path.Combine(_dir, "dpo"), lora = Path.Combine(_dir, "lora");
+        var json = CliRunner.Json(CliRunner.Run("finetune", "instruct", "--model", model, "--train", Path.Combine(finetune, "instructions-8.json"),
+            "--epochs", "1", "--batch-size", "4", "--out", instruct, "--json"));
+        Assert.Equal("completed", json.GetProperty("outcome").GetString());
+        string checkpoint = json.GetProperty("checkpoint").GetString()!;
+        // The checkpoint stands alone: Qwen3's own tokenizer files inside, the Alpaca format in its config.
+        Assert.True(File.Exists(Path.Combine(checkpoint, "tokenizer", "tokenizer.json")));
+        Assert.Equal("alpaca", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(checkpoint, "config.json")))!["prompt_format"]);
+        var respond = CliRunner.Run("respond", "--model", instruct, "--instruction", "Name the capital of France.", "--max-new-tokens", "8");
+        Assert.True(respond.ExitCode == 0, respond.Stderr);
+        Assert.Equal("", respond.Stderr); // no "not instruction-tuned" warning: the format came back from the config
+
+        var preference = CliRunner.Json(CliRunner.Run("finetune", "dpo", "--model", instruct, "--train", Path.Combine(finetune, "preferences-8.json"),
+            "--epochs", "1", "--batch-size", "4", "--out", dpo, "--json"));
+        Assert.Equal("completed", preference.GetProperty("outcome").GetString());
+        var adapters = CliRunner.Json(CliRunner.Run("finetune", "instruct", "--model", model, "--train", Path.Combine(finetune, "instructions-8.json"),
+            "--epochs", "1", "--batch-size", "4", "--lora-rank", "4", "--out", lora, "--json"));
+        // Rank 4 on the 7 linear layers of 2 blocks (the head is tied to the embedding, so it has no adapter of its own).
+        Assert.Equal(2 * 4 * ((32 + 32) + (32 + 16) + (32 + 16) + (32 + 32) + (32 + 64) + (32 + 64) + (64 + 32)), adapters.GetProperty("trainable_parameters").GetInt64());
+    }
+
+    [Fact]
+    public void ClassifierTuningRefusesAQwen3ByName()
+    {
+        CliRunner.AssertBadInput(CliRunner.Run("finetune", "classify", "--model", ModelDirectory("qwen3", _dir), "--train", ClassificationFixture.Spam24,
+            "--validation", ClassificationFixture.Spam24, "--test", ClassificationFixture.Spam24, "--out", Path.Combine(_dir, "classify")),
+            "a qwen3 model; this trainer takes GPT-2 family models only so far");
+    }
 }

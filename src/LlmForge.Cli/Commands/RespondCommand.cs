@@ -28,12 +28,12 @@ static class RespondCommand
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device));
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config));
             ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);
-            ComputeDevice.MoveTo(loaded.Model, onDevice);
-            if (loaded.Model.PromptFormat == null)
+            ComputeDevice.MoveTo(loaded.Network, onDevice);
+            if (loaded.Network.PromptFormat == null)
                 Cli.Warn($"{parse.GetValue(model)} is not instruction-tuned (its config names no prompt format); it is given the Alpaca prompt anyway");
             if (parse.GetValue(stream) && !parse.GetValue(json))
             {
-                foreach (string piece in InstructionResponses.Stream(loaded.Model, loaded.Tokenizer, entry, options))
+                foreach (string piece in InstructionResponses.Stream(loaded.Network, loaded.Tokenizer, entry, options))
                 {
                     Console.Out.Write(piece);
                     Console.Out.Flush();
@@ -41,7 +41,7 @@ static class RespondCommand
                 Console.Out.WriteLine();
                 return Cli.ExitOk;
             }
-            string response = InstructionResponses.Respond(loaded.Model, loaded.Tokenizer, entry, options);
+            string response = InstructionResponses.Respond(loaded.Network, loaded.Tokenizer, entry, options);
             if (parse.GetValue(json)) Cli.WriteJson(new { response });
             else Console.Out.WriteLine(response);
             return Cli.ExitOk;

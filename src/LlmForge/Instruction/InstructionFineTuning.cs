@@ -26,7 +26,7 @@ public static class InstructionFineTuning
 
     static Trainer<TokenBatch> Build(InstructionOptions options, string runDir, LoadedModel? checkpoint, out InstructionSplits splits)
     {
-        GptModel? model = checkpoint?.Model;
+        ILanguageModel? model = checkpoint?.Network;
         try
         {
             if (checkpoint != null) TrainingRun.RequireInputs(runDir, options.DataInputs());
@@ -42,8 +42,8 @@ public static class InstructionFineTuning
             else
             {
                 manual_seed(options.Seed);
-                (model, tokenizer) = ModelChoice.CreateGpt(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
-                if (!model.HasVocabularyHead)
+                (model, tokenizer) = ModelChoice.Create(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
+                if (model is GptModel { HasVocabularyHead: false })
                     throw new BadInputException($"--model {options.Init}: is a classifier ({model.OutputSize} outputs); instruction tuning needs a language model");
                 model.PromptFormat = "alpaca";
                 if (options.LoraRank is int rank)

@@ -53,6 +53,7 @@ public static class LlamaLoader
             model.Dispose();
             throw;
         }
+        model.PromptFormat = PromptFormatOf(configPath);
         model.eval();
         return model;
     }
@@ -154,6 +155,14 @@ public static class LlamaLoader
             throw new BadInputException($"{configPath}: 'lora' must be {{\"rank\": a positive integer, \"alpha\": a number}}");
         return (r, a);
     }
+
+    /// <summary>An instruction-tuned checkpoint's <c>prompt_format</c> (<c>alpaca</c>), or null.</summary>
+    static string? PromptFormatOf(string configPath) => JsonNode.Parse(File.ReadAllText(configPath))?["prompt_format"] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "alpaca" => "alpaca",
+        var other => throw new BadInputException($"{configPath}: 'prompt_format' {other.ToJsonString()} is not one LlmForge knows (alpaca)"),
+    };
 
     static string Show(long[] shape) => $"[{string.Join(", ", shape)}]";
 }

@@ -34,6 +34,9 @@ public interface ILanguageModel : IDisposable
     /// <summary>A new model of the same architecture and shapes (fresh weights), for a compute copy in another dtype.</summary>
     ILanguageModel NewOfSameShape();
 
+    /// <summary>The prompt format an instruction-tuned model answers in (<c>alpaca</c>, chapter 7), kept in its config; null for others.</summary>
+    string? PromptFormat { get; set; }
+
     /// <summary>Where the weights are: the device every tensor fed to the model must be on.</summary>
     Device Device { get; }
 

@@ -18,7 +18,7 @@ public static class DpoFineTuning
 
     static Trainer<PreferenceBatch> Build(DpoOptions options, string runDir, LoadedModel? checkpoint)
     {
-        GptModel? policy = checkpoint?.Model;
+        ILanguageModel? policy = checkpoint?.Network;
         LoadedModel? reference = null;
         try
         {
@@ -32,28 +32,28 @@ public static class DpoFineTuning
             else
             {
                 manual_seed(options.Seed);
-                (policy, tokenizer) = ModelChoice.CreateGpt(options, null);
+                (policy, tokenizer) = ModelChoice.Create(options, null);
             }
-            if (!policy!.HasVocabularyHead)
+            if (policy is GptModel { HasVocabularyHead: false })
                 throw new BadInputException($"--model {options.Init}: is a classifier ({policy.OutputSize} outputs); preference tuning needs a language model");
             ILanguageModel referenceModel;
             if (options.LoraRank is int rank)
             {
                 // The policy is adapters over the frozen starting weights; the same model without them is the reference.
-                if (checkpoint == null) LoRA.Apply(policy, rank, options.LoraAlpha ?? rank);
-                LoRA.FreezeAllButAdapters(policy);
-                referenceModel = new BaseModelView(policy);
+                if (checkpoint == null) LoRA.Apply(policy!, rank, options.LoraAlpha ?? rank);
+                LoRA.FreezeAllButAdapters(policy!);
+                referenceModel = new BaseModelView(policy!);
             }
             else
             {
                 // The reference: the starting model again, frozen, in eval mode, where the policy trains.
                 reference = ModelLoader.Load(options.Init!, options.ConfigPath);
-                foreach (var parameter in reference.Model.parameters()) parameter.requires_grad = false;
-                ComputeDevice.MoveTo(reference.Model, ComputeDevice.Resolve(options.Device));
-                referenceModel = reference.Model;
+                foreach (var parameter in reference.Network.Module.parameters()) parameter.requires_grad = false;
+                ComputeDevice.MoveTo(reference.Network, ComputeDevice.Resolve(options.Device));
+                referenceModel = reference.Network;
             }
-            int maxLength = options.MaxLength ?? policy.ContextLength;
-            if (maxLength > policy.ContextLength)
+            int maxLength = options.MaxLength ?? policy!.ContextLength;
+            if (maxLength > policy!.ContextLength)
                 throw new BadInputException($"--max-length {maxLength} exceeds the model's context length of {policy.ContextLength}");
             var dpo = new DpoLoss(referenceModel, options.Beta);
             var trainLoader = new PreferenceLoader(PreferenceDataset.Encode(train, tokenizer), options.BatchSize, maxLength, options.Shuffle, dropLast: true, (ulong)options.Seed);

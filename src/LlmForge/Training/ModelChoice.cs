@@ -96,7 +96,10 @@ public static class ModelChoice
         // A larger model vocabulary would let samples hold ids the tokenizer cannot decode; a smaller one, ids it cannot embed.
         // The embedding's vocabulary (a classifier's head counts classes instead).
         int vocabulary = model is GptModel { Config.VocabSize: var size } ? size : model.OutputSize;
-        if (vocabulary != tokenizer.VocabSize)
+        // Published weights may pad the vocabulary past the tokenizer's (Qwen3: 151,936 rows for 151,669 tokens): the
+        // extra rows are never fed. Random weights take the tokenizer's size exactly.
+        bool padded = options.Init != null && vocabulary > tokenizer.VocabSize && model is LlamaModel;
+        if (vocabulary != tokenizer.VocabSize && !padded)
         {
             model.Dispose();
             string source = options.Init != null ? $"{options.InitOption} {options.Init}" : options.ConfigPath != null ? $"--config {options.ConfigPath}" : $"--preset {options.Preset}";

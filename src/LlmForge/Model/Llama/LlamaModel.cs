@@ -114,6 +114,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILin
     {
         var json = Config.ToJson();
         json["architecture"] = Architecture;
+        if (PromptFormat != null) json["prompt_format"] = PromptFormat;
         // The loader wraps the same layers before it reads X.lora.A and X.lora.B.
         if (LoRA.Settings(this) is var (rank, alpha))
             json["lora"] = new JsonObject { ["rank"] = rank, ["alpha"] = alpha };
@@ -121,6 +122,8 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILin
     }
 
     public Device Device => tok_emb.weight.device;
+
+    public string? PromptFormat { get; set; }
 
     /// <summary>Keys and values of the key/value heads only (the cache never holds the repeated ones).</summary>
     public double KvCacheBytes(long positions) =>
@@ -143,6 +146,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILin
             LoRA.Apply(copy, rank, alpha, wrapped.Contains);
         }
         copy.UseFusedAttention = UseFusedAttention;
+        copy.PromptFormat = PromptFormat;
         return copy;
     }
 

@@ -19,6 +19,12 @@ public sealed class BaseModelView(ILanguageModel model) : ILanguageModel
 
     public Device Device => model.Device;
 
+    public string? PromptFormat
+    {
+        get => model.PromptFormat;
+        set => model.PromptFormat = value;
+    }
+
     /// <summary>The model's logits with every adapter switched off for the call.</summary>
     public Tensor forward(Tensor ids, KvCache? cache)
     {
