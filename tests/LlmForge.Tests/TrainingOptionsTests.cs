@@ -43,7 +43,7 @@ public sealed class TrainingOptionsTests() : ScratchDirectory("llmforge-training
     {
         Assert.Null(TokenizerLoader.ToBundle(TokenizerLoader.Gpt2Default));
         var simple = SimpleTokenizer.FromText("a b c");
-        Assert.Equal("the simple tokenizer cannot be saved with a model; use gpt2 or a trained BPE tokenizer", Assert.Throws<BadInputException>(() => TokenizerLoader.ToBundle(simple)).Message);
+        Assert.Equal("the simple tokenizer cannot be saved with a model; use gpt2, a trained BPE tokenizer or a tokenizer.json", Assert.Throws<BadInputException>(() => TokenizerLoader.ToBundle(simple)).Message);
         Assert.Equal("--tokenizer simple builds its vocabulary from one text and cannot be saved with a model; train a BPE tokenizer instead", Assert.Throws<BadInputException>(() => TokenizerLoader.ForModel("simple")).Message);
     }
 

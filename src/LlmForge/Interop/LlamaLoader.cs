@@ -26,7 +26,8 @@ public static class LlamaLoader
                 && json["model_type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
                 && LlamaConfig.ModelTypes.Contains(type.GetValue<string>());
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        // A duplicated key makes JsonObject throw ArgumentException when it is first read.
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
             return false; // the config's own reader reports what is wrong with it
         }
