@@ -152,6 +152,10 @@ public sealed class LlamaCliTests() : ScratchDirectory("llmforge-llama-cli")
         Assert.True(json.GetProperty("tokens_per_second").GetDouble() > 0);
         Assert.True(json.GetProperty("first_token_seconds").GetDouble() > 0);
         Assert.True(json.GetProperty("tokens_per_second_no_cache").GetDouble() > 0);
+        var train = CliRunner.Json(CliRunner.Run("bench", "train", "--config", config, "--batch-size", "2", "--context-length", "16", "--steps", "2", "--json"));
+        using var model = new LlmForge.Model.Llama.LlamaModel(LlmForge.Model.Llama.LlamaConfig.Load(config));
+        Assert.Equal(model.parameters().Sum(p => p.numel()), train.GetProperty("parameters").GetInt64());
+        Assert.True(train.GetProperty("tokens_per_second").GetDouble() > 0);
     }
 
     [Fact]

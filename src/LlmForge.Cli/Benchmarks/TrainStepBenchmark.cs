@@ -27,17 +27,43 @@ public static class TrainStepBenchmark
             $"a training step on batches of {batchSize:N0} × {contextLength:N0} tokens ({MemoryBudget.WeightBytes(config) / sizeof(float):N0} parameters; weights, gradients, AdamW state and activations)");
         if ((long)batchSize * contextLength > int.MaxValue)
             throw new BadInputException($"--batch-size {batchSize} × --context-length {contextLength} is more than {int.MaxValue:N0} tokens a batch");
-        double matmul = Timing.MatmulGflops();
         manual_seed(123);
         using var model = new GptModel(config with { DropRate = 0 });
+        return Measure(model, config.VocabSize, 12.0 * config.NLayers * contextLength * config.EmbDim, batchSize, contextLength, steps, warmups, mixedPrecision, progress, device);
+    }
+
+    /// <summary>
+    /// The same measurement for a Llama 3 / Qwen3 model: its attention term counts the query heads' width
+    /// (heads × head size), which Qwen3 sets apart from the hidden size.
+    /// </summary>
+    public static TrainStepResult Run(LlamaConfig config, int batchSize, int contextLength, int steps = 10, int warmups = 2, bool mixedPrecision = false,
+        Action<int, int>? progress = null, string device = "cpu")
+    {
+        if (contextLength > config.ContextLength)
+            throw new BadInputException($"--context-length {contextLength} is longer than the model's context of {config.ContextLength}");
+        long parameters = config.ParameterCount();
+        long tokens = (long)batchSize * contextLength;
+        // fp32 weights, gradients and AdamW's two moments, and per token the logits with their gradient and each block's saved activations.
+        double activations = tokens * (3.0 * config.VocabSize + config.NumLayers * (8.0 * config.HiddenSize + 3.0 * config.IntermediateSize + 2.0 * config.NumHeads * contextLength)) * sizeof(float);
+        MemoryBudget.Require(16.0 * parameters + activations,
+            $"a training step on batches of {batchSize:N0} × {contextLength:N0} tokens ({parameters:N0} parameters; weights, gradients, AdamW state and activations)");
+        manual_seed(123);
+        using var model = new LlamaModel(config);
+        return Measure(model, config.VocabSize, 12.0 * config.NumLayers * contextLength * config.NumHeads * config.HeadDim, batchSize, contextLength, steps, warmups, mixedPrecision, progress, device);
+    }
+
+    static TrainStepResult Measure(ILanguageModel model, int vocabSize, double attentionFlopsPerToken, int batchSize, int contextLength, int steps, int warmups,
+        bool mixedPrecision, Action<int, int>? progress, string device)
+    {
+        double matmul = Timing.MatmulGflops();
         ComputeDevice.MoveTo(model, device);
-        model.train();
+        model.Module.train();
         using var optimizer = AdamW.For(model, lr: 1e-4, weightDecay: 0.1);
         using var mixed = mixedPrecision ? new MixedPrecision(model) : null;
         // The very step every trainer takes, with pretraining's next-token loss.
         var trainingStep = new TrainingStep<TokenBatch>(model, optimizer, Pretraining.NextTokenLoss, mixed);
         var random = new SplitMix64(7);
-        long[] Tokens() => Enumerable.Range(0, batchSize * contextLength).Select(_ => (long)random.NextInt(config.VocabSize)).ToArray();
+        long[] Tokens() => Enumerable.Range(0, batchSize * contextLength).Select(_ => (long)random.NextInt(vocabSize)).ToArray();
 
         var times = new List<double>();
         for (int step = 0; step < warmups + steps; step++)
@@ -48,9 +74,9 @@ public static class TrainStepBenchmark
             if (step >= warmups) times.Add(clock.Elapsed.TotalSeconds);
             progress?.Invoke(step + 1, warmups + steps);
         }
-        long parameters = model.ParameterCount();
+        long parameters = model.Module.parameters().Sum(p => p.numel());
         double tokens = batchSize * contextLength;
-        double flopsPerToken = 6.0 * parameters + 12.0 * config.NLayers * contextLength * config.EmbDim;
+        double flopsPerToken = 6.0 * parameters + attentionFlopsPerToken;
         double median = Timing.Median(times);
         double achieved = flopsPerToken * tokens / median / 1e9;
         using var process = Process.GetCurrentProcess();

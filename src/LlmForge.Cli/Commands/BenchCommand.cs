@@ -32,11 +32,15 @@ static class BenchCommand
             bool mixed = ModelOptions.ParseTrainingPrecision(parse.GetValue(dtype)) == "bf16";
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device));
             if (parse.GetValue(batchSize) < 1) throw new BadInputException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}");
-            var chosen = Training.ModelChoice.RandomConfig(parse.GetValue(preset), parse.GetValue(config));
+            if (parse.GetValue(preset) != null && parse.GetValue(config) != null) throw new BadInputException("give one of --preset and --config");
+            var family = Training.ModelChoice.LlamaFamilyConfig(parse.GetValue(preset), parse.GetValue(config));
+            var chosen = family == null ? Training.ModelChoice.RandomConfig(parse.GetValue(preset), parse.GetValue(config)) : null;
             if (mixed) ModelOptions.WarnIfBf16IsEmulated();
             var progress = new CountProgress();
-            var r = TrainStepBenchmark.Run(chosen, parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: mixed,
-                progress: (done, total) => progress.Show("bench train", done, total, "steps (2 warm-up)"), device: onDevice);
+            Action<int, int> shown = (done, total) => progress.Show("bench train", done, total, "steps (2 warm-up)");
+            var r = family != null
+                ? TrainStepBenchmark.Run(family, parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: mixed, progress: shown, device: onDevice)
+                : TrainStepBenchmark.Run(chosen!, parse.GetValue(batchSize), parse.GetValue(contextLength), parse.GetValue(steps), mixedPrecision: mixed, progress: shown, device: onDevice);
             WarnIfDebugBuild();
             if (parse.GetValue(json))
             {

@@ -44,7 +44,7 @@ public static class ModelChoice
     /// A Llama 3 / Qwen3 config for random weights, when <c>--preset</c> names one of that family's or
     /// <c>--config</c> is a Hugging Face config with such a <c>model_type</c>; null for GPT-2's family.
     /// </summary>
-    static LlamaConfig? LlamaFamilyConfig(string? preset, string? configPath) =>
+    public static LlamaConfig? LlamaFamilyConfig(string? preset, string? configPath) =>
         preset != null ? LlamaConfig.TryPreset(preset)
         : configPath != null && LlamaLoader.IsLlamaFamily(configPath) ? LlamaConfig.Load(configPath) : null;
 
