@@ -347,15 +347,5 @@ public sealed class Gpt2Tokenizer : IBundledTokenizer, IByteLevelVocabulary
     public StreamingDecoder NewStreamingDecoder() => new Utf8StreamingDecoder(this);
 
     /// <summary>The bytes behind <paramref name="ids"/>; a token may hold part of a character, so stream by bytes.</summary>
-    public byte[] DecodeBytes(IEnumerable<int> ids)
-    {
-        var bytes = new List<byte>();
-        foreach (int id in ids)
-        {
-            if (id < 0 || id >= _tokenBytes.Length)
-                throw new TokenizerException($"id {id} is outside the vocabulary of {_tokenBytes.Length} tokens");
-            bytes.AddRange(_tokenBytes[id]);
-        }
-        return bytes.ToArray();
-    }
+    public byte[] DecodeBytes(IEnumerable<int> ids) => ByteLevelDecoding.Bytes(this, ids);
 }

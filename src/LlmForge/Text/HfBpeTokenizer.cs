@@ -275,15 +275,5 @@ public sealed class HfBpeTokenizer : IBundledTokenizer, IByteLevelVocabulary
 
     public StreamingDecoder NewStreamingDecoder() => new Utf8StreamingDecoder(this);
 
-    public byte[] DecodeBytes(IEnumerable<int> ids)
-    {
-        var bytes = new List<byte>();
-        foreach (int id in ids)
-        {
-            if (id < 0 || id >= _tokenBytes.Length)
-                throw new TokenizerException($"id {id} is outside the vocabulary of {_tokenBytes.Length} tokens");
-            bytes.AddRange(_tokenBytes[id]);
-        }
-        return bytes.ToArray();
-    }
+    public byte[] DecodeBytes(IEnumerable<int> ids) => ByteLevelDecoding.Bytes(this, ids);
 }
