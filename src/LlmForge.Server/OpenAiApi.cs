@@ -92,7 +92,7 @@ public static class OpenAiApi
         var texts = ClassifyInputs(body);
         int tokens = texts.Sum(t => Math.Min(served.Tokenizer.Encode(t).Length, served.ContextLength));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, state.Stopping);
-        var classes = await state.Queue.Run(_ => Classification.TextClassifier.Classify(served.Loaded.Model, served.Tokenizer, texts), cancel.Token);
+        var classes = await state.Queue.Run(_ => Classification.TextClassifier.Classify((IClassifierModel)served.Network, served.Tokenizer, texts), cancel.Token);
         var data = new JsonArray();
         for (int i = 0; i < classes.Count; i++)
         {

@@ -25,7 +25,7 @@ public sealed class ServedModel(LoadedModel loaded, string name) : IDisposable
 
     public ModelKind Kind => loaded.Network switch
     {
-        GptModel { HasVocabularyHead: false } => ModelKind.Classifier,
+        IClassifierModel { HasVocabularyHead: false } => ModelKind.Classifier,
         { PromptFormat: not null } => ModelKind.Instruction,
         _ when HasChatTemplate => ModelKind.Instruction,
         _ => ModelKind.Base,

@@ -208,14 +208,16 @@ public sealed class JudgeTests(ITestOutputHelper output) : ScratchDirectory("llm
     {
         await using var server = await JudgeServer.StartAsync((i, _) =>
         {
-            if (i == 0) Thread.Sleep(TimeSpan.FromSeconds(2)); // past --timeout: the client gives up on this try
+            // Far past --timeout: the client gives up on this try. The timeout leaves the instant answers room on a
+            // loaded machine (at 0.5 s, CI once saw a second one time out too).
+            if (i == 0) Thread.Sleep(TimeSpan.FromSeconds(6));
             return (200, JudgeServer.OllamaReply("61"));
         });
 
-        var result = Judge(["--responses", ResponsesFile(), "--endpoint", server.Url, "--judge-model", "llama3", "--timeout", "0.5", "--retries", "1", "--json"]);
+        var result = Judge(["--responses", ResponsesFile(), "--endpoint", server.Url, "--judge-model", "llama3", "--timeout", "2", "--retries", "1", "--json"]);
 
         Assert.Equal([61, 61, 61], Scores(CliRunner.Json(result)));
-        Assert.Contains("no answer within 0.5 s; trying again in 0.5 s", result.Stderr);
+        Assert.Contains("no answer within 2 s; trying again in 0.5 s", result.Stderr);
         Assert.Equal(4, server.Requests.Count);
     }
 

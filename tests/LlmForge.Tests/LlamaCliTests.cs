@@ -194,10 +194,20 @@ public sealed class LlamaCliTests() : ScratchDirectory("llmforge-llama-cli")
     }
 
     [Fact]
-    public void ClassifierTuningRefusesAQwen3ByName()
+    public void ClassifierTuningReplacesAQwen3sTiedHeadAndTheClassifierIsAModel()
     {
-        CliRunner.AssertBadInput(CliRunner.Run("finetune", "classify", "--model", ModelDirectory("qwen3", _dir), "--train", ClassificationFixture.Spam24,
-            "--validation", ClassificationFixture.Spam24, "--test", ClassificationFixture.Spam24, "--out", Path.Combine(_dir, "classify")),
-            "a qwen3 model; this trainer takes GPT-2 family models only so far");
+        string model = ModelDirectory("qwen3", _dir), run = Path.Combine(_dir, "classify");
+        var json = CliRunner.Json(CliRunner.Run("finetune", "classify", "--model", model, "--train", ClassificationFixture.Spam24,
+            "--validation", ClassificationFixture.Spam24, "--test", ClassificationFixture.Spam24, "--epochs", "1", "--out", run, "--json"));
+        // The book's choice: the last block, the final norm and the new head (32 × 2 weights and 2 biases) train;
+        // a block of this shape holds 9,296 parameters, the final norm 32.
+        Assert.Equal(9_296 + 32 + 66, json.GetProperty("trainable_parameters").GetInt64());
+        var info = CliRunner.Json(CliRunner.Run("model", "info", "--model", run, "--json"));
+        Assert.Equal("a classifier of 2 classes (ham, spam)", info.GetProperty("kind").GetString());
+        var classified = CliRunner.Json(CliRunner.Run("classify", "--model", run, "--text", "WINNER! Free prize, call now", "--json"));
+        var probabilities = classified.GetProperty("probabilities");
+        Assert.Equal(1.0, probabilities.GetProperty("ham").GetDouble() + probabilities.GetProperty("spam").GetDouble(), 5);
+        CliRunner.AssertBadInput(CliRunner.Run("generate", "--model", run, "--prompt", "Hi"), "is a classifier");
+        CliRunner.AssertBadInput(CliRunner.Run("export", "--model", run, "--out", Path.Combine(_dir, "classifier-hf")), "the Hugging Face qwen3 layout has a vocabulary head only");
     }
 }

@@ -26,9 +26,9 @@ static class ClassifyCommand
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device));
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config));
             if (loaded.Labels == null)
-                throw new BadInputException($"--model {parse.GetValue(model)}: not a classifier (its head gives {loaded.Model.OutputSize:N0} outputs and names no classes); make one with llmforge finetune classify");
-            ComputeDevice.MoveTo(loaded.Model, onDevice);
-            var classes = TextClassifier.Classify(loaded.Model, loaded.Tokenizer, texts);
+                throw new BadInputException($"--model {parse.GetValue(model)}: not a classifier (its head gives {loaded.Network.OutputSize:N0} outputs and names no classes); make one with llmforge finetune classify");
+            ComputeDevice.MoveTo(loaded.Network, onDevice);
+            var classes = TextClassifier.Classify((IClassifierModel)loaded.Network, loaded.Tokenizer, texts);
             foreach (var (result, input) in classes.Zip(texts))
             {
                 if (parse.GetValue(json))

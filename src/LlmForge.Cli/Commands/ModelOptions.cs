@@ -12,7 +12,7 @@ static class ModelOptions
     /// <summary>Generation and next-token loss need a vocabulary head: a classifier is refused by name, pointing at classify.</summary>
     public static void RequireLanguageModel(LoadedModel loaded, string spec)
     {
-        if (loaded.Network is GptModel { HasVocabularyHead: false } classifier)
+        if (loaded.Network is IClassifierModel { HasVocabularyHead: false } classifier)
             throw new BadInputException($"--model {spec}: is a classifier ({classifier.OutputSize} outputs{(loaded.Labels is { } labels ? ": " + string.Join(", ", labels) : "")}), not a language model; use llmforge classify");
     }
 

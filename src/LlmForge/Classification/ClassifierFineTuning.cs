@@ -37,7 +37,7 @@ public static class ClassifierFineTuning
 
     static Trainer<ClassificationBatch> Build(ClassificationOptions options, string runDir, LoadedModel? checkpoint, out ClassificationData data)
     {
-        GptModel? model = checkpoint?.Model;
+        IClassifierModel? model = checkpoint?.Network as IClassifierModel;
         try
         {
             if (checkpoint != null) TrainingRun.RequireInputs(runDir, options.DataInputs());
@@ -51,7 +51,7 @@ public static class ClassifierFineTuning
             {
                 manual_seed(options.Seed);
                 // Loaded weights read their own tokenizer; random weights the one asked for.
-                (model, tokenizer) = ModelChoice.CreateGpt(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
+                (model, tokenizer) = ModelChoice.CreateClassifiable(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
             }
             data = ClassificationData.Encode(splits, tokenizer, model!.ContextLength, options.MaxLength);
             if (checkpoint == null) ClassifierHead.Attach(model, data.Labels.Names, (data.PaddedLength, options.Pooling), options);

@@ -10,10 +10,10 @@ public static class ClassifierHead
     /// output per class (a saved classifier), names the classes, records how texts are read, and wraps the
     /// linear layers with LoRA adapters when asked.
     /// </summary>
-    public static void Attach(GptModel model, IReadOnlyList<string> labels, (int PaddedLength, string Pooling) input, ClassificationOptions options)
+    public static void Attach(IClassifierModel model, IReadOnlyList<string> labels, (int PaddedLength, string Pooling) input, ClassificationOptions options)
     {
         if (model.OutputSize != labels.Count)
-            model.ReplaceOutputHead(nn.Linear(model.Config.EmbDim, labels.Count, hasBias: true), labels);
+            model.ReplaceOutputHead(nn.Linear(model.HiddenSize, labels.Count, hasBias: true), labels);
         else
             model.Labels = labels;
         model.ClassifierInput = input;
@@ -24,9 +24,9 @@ public static class ClassifierHead
     /// Freezes what does not train (the book: every weight but the last block's, the final norm's and the
     /// head's; with LoRA, every weight but the adapters') and returns how many parameters train.
     /// </summary>
-    public static long Freeze(GptModel model, ClassificationOptions options)
+    public static long Freeze(IClassifierModel model, ClassificationOptions options)
     {
-        int blocks = model.Config.NLayers, last = Math.Min(options.LastBlocksTrained, blocks);
+        int blocks = model.BlockCount, last = Math.Min(options.LastBlocksTrained, blocks);
         // Without LoRA the final norm and the head always train; with it, only when blocks are asked for too.
         bool headAndNorm = options.LoraRank == null || last > 0;
         bool Trains(string name) =>
@@ -35,7 +35,7 @@ public static class ClassifierHead
             || headAndNorm && (name.StartsWith("final_norm.", StringComparison.Ordinal) || name.StartsWith("out_head.", StringComparison.Ordinal))
             || Enumerable.Range(blocks - last, last).Any(b => name.StartsWith($"trf_blocks.{b}.", StringComparison.Ordinal));
         long trainable = 0;
-        foreach (var (name, parameter) in model.named_parameters())
+        foreach (var (name, parameter) in model.Module.named_parameters())
         {
             bool trains = Trains(name);
             parameter.requires_grad = trains;

@@ -10,7 +10,7 @@ public sealed record TextClass(string Label, IReadOnlyList<(string Label, double
 /// </summary>
 public static class TextClassifier
 {
-    public static IReadOnlyList<TextClass> Classify(GptModel model, ITokenizer tokenizer, IReadOnlyList<string> texts, int batchSize = 8)
+    public static IReadOnlyList<TextClass> Classify(IClassifierModel model, ITokenizer tokenizer, IReadOnlyList<string> texts, int batchSize = 8)
     {
         var labels = model.Labels ?? throw new BadInputException(
             $"the model is not a classifier (its head gives {model.OutputSize:N0} outputs and names no classes); make one with llmforge finetune classify");

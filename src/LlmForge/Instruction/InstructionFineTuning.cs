@@ -43,7 +43,7 @@ public static class InstructionFineTuning
             {
                 manual_seed(options.Seed);
                 (model, tokenizer) = ModelChoice.Create(options, options.Init == null ? TokenizerLoader.ForModel(options.Tokenizer) : null);
-                if (model is GptModel { HasVocabularyHead: false })
+                if (model is IClassifierModel { HasVocabularyHead: false })
                     throw new BadInputException($"--model {options.Init}: is a classifier ({model.OutputSize} outputs); instruction tuning needs a language model");
                 model.PromptFormat = "alpaca";
                 if (options.LoraRank is int rank)

@@ -22,6 +22,8 @@ public static class LlamaHfExport
         var written = dtype ?? model.DType;
         if (written is not (ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16))
             throw new BadInputException($"export writes fp32, fp16 or bf16, not {written}");
+        if (!model.HasVocabularyHead)
+            throw new BadInputException($"the model is a classifier ({model.OutputSize} outputs{(model.Labels is { } labels ? ": " + string.Join(", ", labels) : "")}); the Hugging Face {model.Config.ModelType} layout has a vocabulary head only");
         var extras = (extraFiles ?? []).ToList();
         foreach (string file in extras)
         {

@@ -40,11 +40,19 @@ public static class LlamaLoader
         if (!Directory.Exists(directory)) throw new BadInputException($"{directory}: no such model directory");
         string configPath = Path.Combine(directory, "config.json");
         var config = LlamaConfig.Load(configPath);
-        var lora = LoRAOf(configPath);
+        var json = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject;
+        var lora = CheckpointConfig.LoRA(json, configPath);
+        var head = CheckpointConfig.OutputHead(json, configPath);
         using var source = SafeTensorsShards.Open(directory);
         var model = new LlamaModel(config, dtype, initialize: false);
         try
         {
+            // A classifier's head before the adapters, which may wrap it.
+            if (head is var (size, bias, labels))
+            {
+                model.ReplaceOutputHead(nn.Linear(config.HiddenSize, size, hasBias: bias), labels);
+                model.ClassifierInput = CheckpointConfig.ClassifierInput(json, configPath);
+            }
             if (lora is var (rank, alpha) && LoRA.Apply(model, rank, alpha, path => source.Names.Contains(path + ".lora.A")) == 0)
                 throw new BadInputException($"{configPath}: 'lora' is set but {source.Path} holds no adapters (no '*.lora.A' tensors)");
             ReadWeights(model, source);
@@ -54,7 +62,7 @@ public static class LlamaLoader
             model.Dispose();
             throw;
         }
-        model.PromptFormat = PromptFormatOf(configPath);
+        model.PromptFormat = CheckpointConfig.PromptFormat(json, configPath);
         model.eval();
         return model;
     }
@@ -145,25 +153,6 @@ public static class LlamaLoader
             buffers[dtype] = buffer = empty(ConversionBufferBytes / (dtype == ScalarType.Float64 ? 8 : dtype == ScalarType.Float32 ? 4 : 2), dtype);
         return buffer;
     }
-
-    /// <summary>A checkpoint's adapters: <c>"lora": {"rank": r, "alpha": a}</c>, or null.</summary>
-    static (int Rank, double Alpha)? LoRAOf(string configPath)
-    {
-        if (JsonNode.Parse(File.ReadAllText(configPath)) is not JsonObject json || json["lora"] is not JsonNode node) return null;
-        if (node is not JsonObject lora
-            || lora["rank"] is not JsonValue rank || rank.GetValueKind() != JsonValueKind.Number || !rank.TryGetValue(out int r) || r < 1
-            || lora["alpha"] is not JsonValue alpha || alpha.GetValueKind() != JsonValueKind.Number || !alpha.TryGetValue(out double a) || !double.IsFinite(a))
-            throw new BadInputException($"{configPath}: 'lora' must be {{\"rank\": a positive integer, \"alpha\": a number}}");
-        return (r, a);
-    }
-
-    /// <summary>An instruction-tuned checkpoint's <c>prompt_format</c> (<c>alpaca</c>), or null.</summary>
-    static string? PromptFormatOf(string configPath) => JsonNode.Parse(File.ReadAllText(configPath))?["prompt_format"] switch
-    {
-        null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "alpaca" => "alpaca",
-        var other => throw new BadInputException($"{configPath}: 'prompt_format' {other.ToJsonString()} is not one LlmForge knows (alpaca)"),
-    };
 
     static string Show(long[] shape) => $"[{string.Join(", ", shape)}]";
 }

@@ -17,7 +17,7 @@ public sealed record LoadedModel(ILanguageModel Network, ITokenizer Tokenizer, s
     public GptConfig Config => Model.Config;
 
     /// <summary>A classifier's class names in class-index order; null for a language model (or a class head saved without names).</summary>
-    public IReadOnlyList<string>? Labels => (Network as GptModel)?.Labels;
+    public IReadOnlyList<string>? Labels => (Network as IClassifierModel)?.Labels;
 
     public void Dispose() => Network.Dispose();
 }
@@ -117,54 +117,7 @@ public static class ModelLoader
         if (json?["architecture"] is JsonNode architecture
             && (architecture.GetValueKind() != JsonValueKind.String || architecture.GetValue<string>() != "gpt2"))
             throw new BadInputException($"{configPath}: architecture {architecture.ToJsonString()} is not one this version of LlmForge builds (gpt2)");
-        return new ConfigExtras(HeadOf(json, configPath), LoRAOf(json, configPath), InputOf(json, configPath), PromptFormatOf(json, configPath));
-    }
-
-    /// <summary>An instruction-tuned model's <c>prompt_format</c> (<c>alpaca</c>), or null.</summary>
-    static string? PromptFormatOf(JsonObject? json, string configPath) => json?["prompt_format"] switch
-    {
-        null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == "alpaca" => "alpaca",
-        var other => throw new BadInputException($"{configPath}: 'prompt_format' {other.ToJsonString()} is not one LlmForge knows (alpaca)"),
-    };
-
-    /// <summary>A classifier's <c>padded_length</c> and <c>pooling</c> in <c>output_head</c> (both or neither).</summary>
-    static (int PaddedLength, string Pooling)? InputOf(JsonObject? json, string configPath)
-    {
-        if (json?["output_head"] is not JsonObject head || (head["padded_length"] is null && head["pooling"] is null)) return null;
-        if (head["padded_length"] is not JsonValue length || !length.TryGetValue(out int paddedLength) || paddedLength < 1
-            || head["pooling"] is not JsonValue pooling || pooling.GetValueKind() != JsonValueKind.String || pooling.GetValue<string>() is not ("last" or "mean"))
-            throw new BadInputException($"{configPath}: 'output_head' needs both 'padded_length' (a positive integer) and 'pooling' (\"last\" or \"mean\")");
-        return (paddedLength, pooling.GetValue<string>());
-    }
-
-    static (int Size, bool Bias, string[]? Labels)? HeadOf(JsonObject? json, string configPath)
-    {
-        if (json?["output_head"] is not JsonNode node) return null;
-        const string expected = "{\"size\": a positive integer, \"bias\": true or false, \"labels\": [one distinct string per output] (optional)}";
-        if (node is not JsonObject head
-            || head["size"] is not JsonValue size || size.GetValueKind() != JsonValueKind.Number || !size.TryGetValue(out int outputs) || outputs < 1
-            || head["bias"] is not JsonValue bias || !bias.TryGetValue(out bool hasBias))
-            throw new BadInputException($"{configPath}: 'output_head' must be {expected}");
-        if (head["labels"] is not JsonNode labelsNode) return (outputs, hasBias, null);
-        if (labelsNode is not JsonArray array || array.Any(l => l is not JsonValue v || v.GetValueKind() != JsonValueKind.String))
-            throw new BadInputException($"{configPath}: 'output_head' 'labels' must be an array of strings");
-        string[] labels = array.Select(l => l!.GetValue<string>()).ToArray();
-        if (labels.Length != outputs)
-            throw new BadInputException($"{configPath}: 'output_head' has {labels.Length} labels for a head of size {outputs}; expected one per output");
-        if (labels.GroupBy(l => l, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
-            throw new BadInputException($"{configPath}: 'output_head' names the label {JsonSerializer.Serialize(twice.Key)} more than once; labels must be distinct");
-        return (outputs, hasBias, labels);
-    }
-
-    static (int Rank, double Alpha)? LoRAOf(JsonObject? json, string configPath)
-    {
-        if (json?["lora"] is not JsonNode node) return null;
-        if (node is not JsonObject lora
-            || lora["rank"] is not JsonValue rank || rank.GetValueKind() != JsonValueKind.Number || !rank.TryGetValue(out int r) || r < 1
-            || lora["alpha"] is not JsonValue alpha || alpha.GetValueKind() != JsonValueKind.Number || !alpha.TryGetValue(out double a) || !double.IsFinite(a))
-            throw new BadInputException($"{configPath}: 'lora' must be {{\"rank\": a positive integer, \"alpha\": a number}}");
-        return (r, a);
+        return new ConfigExtras(CheckpointConfig.OutputHead(json, configPath), CheckpointConfig.LoRA(json, configPath), CheckpointConfig.ClassifierInput(json, configPath), CheckpointConfig.PromptFormat(json, configPath));
     }
 
     /// <summary>

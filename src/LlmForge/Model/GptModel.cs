@@ -10,7 +10,7 @@ namespace LlmForge.Model;
 /// A classifier (chapter 6) is the same model with its head replaced (<see cref="ReplaceOutputHead"/>) and its
 /// class names in <see cref="Labels"/>; LoRA (appendix E) wraps its linear layers (<see cref="LoRA"/>).
 /// </summary>
-public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinearSlots
+public sealed class GptModel : nn.Module<Tensor, Tensor>, IClassifierModel, ILinearSlots
 {
 #pragma warning disable IDE1006 // the book's names
     public readonly Embedding tok_emb, pos_emb;
@@ -135,13 +135,11 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
         }
     }
 
-    static void CheckLabels(IReadOnlyList<string>? labels, long outputs)
-    {
-        if (labels is null) return;
-        if (labels.Count != outputs) throw new ArgumentException($"{labels.Count} labels for a head of {outputs} outputs");
-        if (labels.Any(l => l is null)) throw new ArgumentException("a label is null");
-        if (labels.Distinct(StringComparer.Ordinal).Count() != labels.Count) throw new ArgumentException("the labels are not distinct");
-    }
+    static void CheckLabels(IReadOnlyList<string>? labels, long outputs) => ClassHead.CheckLabels(labels, outputs);
+
+    public int HiddenSize => Config.EmbDim;
+
+    public int BlockCount => Config.NLayers;
 
     /// <summary>The head's linear layer: the head itself, or the layer a LoRA wrapper keeps.</summary>
     Linear? HeadLinear => out_head as Linear ?? (out_head as LinearWithLoRA)?.linear;
@@ -177,17 +175,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinea
     {
         var json = Config.ToJson();
         json["architecture"] = Architecture;
-        if (!HasVocabularyHead || _labels != null)
-        {
-            var head = new JsonObject { ["size"] = OutputSize, ["bias"] = HeadHasBias };
-            if (_labels != null) head["labels"] = new JsonArray(_labels.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray());
-            if (ClassifierInput is var (paddedLength, pooling))
-            {
-                head["padded_length"] = paddedLength;
-                head["pooling"] = pooling;
-            }
-            json["output_head"] = head;
-        }
+        if (!HasVocabularyHead || _labels != null) json["output_head"] = ClassHead.Json(OutputSize, HeadHasBias, _labels, ClassifierInput);
         if (PromptFormat != null) json["prompt_format"] = PromptFormat;
         // The adapters' settings: the loader wraps the same layers before it reads X.lora.A and X.lora.B.
         if (LoRA.Settings(this) is var (rank, alpha))

@@ -34,7 +34,7 @@ public static class DpoFineTuning
                 manual_seed(options.Seed);
                 (policy, tokenizer) = ModelChoice.Create(options, null);
             }
-            if (policy is GptModel { HasVocabularyHead: false })
+            if (policy is IClassifierModel { HasVocabularyHead: false })
                 throw new BadInputException($"--model {options.Init}: is a classifier ({policy.OutputSize} outputs); preference tuning needs a language model");
             ILanguageModel referenceModel;
             if (options.LoraRank is int rank)

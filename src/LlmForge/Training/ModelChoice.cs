@@ -48,16 +48,13 @@ public static class ModelChoice
         preset != null ? LlamaConfig.TryPreset(preset)
         : configPath != null && LlamaLoader.IsLlamaFamily(configPath) ? LlamaConfig.Load(configPath) : null;
 
-    /// <summary>
-    /// <see cref="Create"/> for the trainers that take GPT-2's family only so far (a class head, the book's
-    /// chapter 7 trainers); another family is refused by name.
-    /// </summary>
-    public static (GptModel Model, ITokenizer Tokenizer) CreateGpt(TrainingOptions options, ITokenizer? tokenizer, int? contextLength = null)
+    /// <summary><see cref="Create"/> for the classifier trainer: a model whose head can be replaced (every family here).</summary>
+    public static (IClassifierModel Model, ITokenizer Tokenizer) CreateClassifiable(TrainingOptions options, ITokenizer? tokenizer, int? contextLength = null)
     {
         var (model, chosen) = Create(options, tokenizer, contextLength);
-        if (model is GptModel gpt) return (gpt, chosen);
+        if (model is IClassifierModel classifiable) return (classifiable, chosen);
         model.Dispose();
-        throw new BadInputException($"{(options.Init != null ? options.InitOption + " " + options.Init : "the model")}: a {model.Architecture} model; this trainer takes GPT-2 family models only so far");
+        throw new BadInputException($"{(options.Init != null ? options.InitOption + " " + options.Init : "the model")}: a {model.Architecture} model, whose head cannot be replaced by a class head");
     }
 
     /// <summary>
@@ -95,7 +92,7 @@ public static class ModelChoice
         }
         // A larger model vocabulary would let samples hold ids the tokenizer cannot decode; a smaller one, ids it cannot embed.
         // The embedding's vocabulary (a classifier's head counts classes instead).
-        int vocabulary = model is GptModel { Config.VocabSize: var size } ? size : model.OutputSize;
+        int vocabulary = model switch { GptModel gpt => gpt.Config.VocabSize, LlamaModel llama => llama.Config.VocabSize, _ => model.OutputSize };
         // Published weights may pad the vocabulary past the tokenizer's (Qwen3: 151,936 rows for 151,669 tokens): the
         // extra rows are never fed. Random weights take the tokenizer's size exactly.
         bool padded = options.Init != null && vocabulary > tokenizer.VocabSize && model is LlamaModel;

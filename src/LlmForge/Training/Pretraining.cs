@@ -32,7 +32,7 @@ public static class Pretraining
             if (checkpointModel == null) manual_seed(options.Seed);
             var model = checkpointModel ?? ModelChoice.Create(options, tokenizer, options.ContextLength).Model;
             checkpointModel = model; // disposed below if anything fails from here
-            if (model is GptModel { HasVocabularyHead: false } classifier)
+            if (model is IClassifierModel { HasVocabularyHead: false } classifier)
                 throw new BadInputException($"--init {options.Init}: is a classifier ({classifier.OutputSize} outputs{(classifier.Labels is { } names ? ": " + string.Join(", ", names) : "")}); pretraining needs a language model's vocabulary head");
             int contextLength = options.ContextLength ?? model.ContextLength;
             if (contextLength > model.ContextLength)

@@ -12,7 +12,7 @@ namespace LlmForge.Model.Llama;
 /// <c>trf_blocks.0.ff.fc1.weight</c>, <c>final_norm.scale</c>, <c>out_head.weight</c>); <c>LlamaHfNames</c>
 /// maps them to Hugging Face's. The weights are made in the dtype asked for (fp32, or bf16 to halve the memory).
 /// </summary>
-public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILinearSlots
+public sealed class LlamaModel : nn.Module<Tensor, Tensor>, IClassifierModel, ILinearSlots
 {
 #pragma warning disable IDE1006 // the book's names
     public readonly TokenEmbedding tok_emb;
@@ -44,6 +44,51 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILin
         RegisterComponents();
         LinearSlots = out_head is null ? [] : [OutHead];
     }
+
+    // ---- a class head (chapter 6): the same model, its head replaced by one to the classes ----
+
+    /// <summary>Classes of a replaced head; null while the head is the vocabulary's (tied or not).</summary>
+    int? _classes;
+    string[]? _labels;
+
+    public int HiddenSize => Config.HiddenSize;
+
+    public int BlockCount => Config.NumLayers;
+
+    public bool HasVocabularyHead => _classes is null;
+
+    /// <summary>
+    /// Puts <paramref name="head"/> (converted to the model's dtype) in place of the vocabulary head; a tied head
+    /// stops reading the embedding. Its parameters are named <c>out_head.*</c>, as in the GPT.
+    /// </summary>
+    public void ReplaceOutputHead(Linear head, IReadOnlyList<string>? labels = null)
+    {
+        if (head.weight!.shape[1] != Config.HiddenSize)
+            throw new ArgumentException($"the new head takes {head.weight.shape[1]} inputs, the model's hidden size is {Config.HiddenSize}");
+        ClassHead.CheckLabels(labels, head.weight.shape[0]);
+        head.to(DType);
+        var old = out_head;
+        out_head = head;
+        LinearWrapping.Reregister(this, OutHead, head);
+        old?.Dispose();
+        LinearSlots = [OutHead];
+        _classes = (int)head.weight.shape[0];
+        _labels = labels?.ToArray();
+    }
+
+    public IReadOnlyList<string>? Labels
+    {
+        get => _labels;
+        set
+        {
+            ClassHead.CheckLabels(value, OutputSize);
+            _labels = value?.ToArray();
+        }
+    }
+
+    public (int PaddedLength, string Pooling)? ClassifierInput { get; set; }
+
+    bool HeadHasBias => named_parameters().Any(p => p.name is OutHead + ".bias" or OutHead + ".linear.bias");
 
     public LlamaConfig Config { get; }
 
@@ -84,7 +129,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILin
 
     // ---- linear slots: the head when it is a layer of its own (a tied head is the embedding, no layer) ----
 
-    public IReadOnlyList<string> LinearSlots { get; }
+    public IReadOnlyList<string> LinearSlots { get; private set; }
 
     public nn.Module<Tensor, Tensor> GetSlot(string name) =>
         name == OutHead && out_head != null ? out_head
@@ -103,7 +148,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILin
 
     public int ContextLength => Config.ContextLength;
 
-    public int OutputSize => Config.VocabSize;
+    public int OutputSize => _classes ?? Config.VocabSize;
 
     nn.Module ILanguageModel.Module => this;
 
@@ -115,6 +160,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILin
         var json = Config.ToJson();
         json["architecture"] = Architecture;
         if (PromptFormat != null) json["prompt_format"] = PromptFormat;
+        if (_classes is int classes) json["output_head"] = ClassHead.Json(classes, HeadHasBias, _labels, ClassifierInput);
         // The loader wraps the same layers before it reads X.lora.A and X.lora.B.
         if (LoRA.Settings(this) is var (rank, alpha))
             json["lora"] = new JsonObject { ["rank"] = rank, ["alpha"] = alpha };
@@ -139,6 +185,12 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, ILanguageModel, ILin
     public LlamaModel NewOfSameShape(ScalarType dtype)
     {
         var copy = new LlamaModel(Config, dtype);
+        // The same head first, so that LoRA wraps the same layers and the names pair up.
+        if (_classes is int classes)
+        {
+            copy.ReplaceOutputHead(nn.Linear(Config.HiddenSize, classes, hasBias: HeadHasBias), _labels);
+            copy.ClassifierInput = ClassifierInput;
+        }
         // The same layers wrapped, so the copy's parameters have the same names (mixed precision pairs them by name).
         if (LoRA.Settings(this) is var (rank, alpha))
         {
