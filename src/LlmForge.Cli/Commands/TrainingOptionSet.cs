@@ -13,7 +13,7 @@ sealed class TrainingOptionSet(TrainingOptions defaults, string initDescription)
 
     public readonly Option<int> BatchSize = new("--batch-size") { Description = $"examples per batch (default {defaults.BatchSize})", DefaultValueFactory = _ => defaults.BatchSize };
     public readonly Option<bool> NoShuffle = new("--no-shuffle") { Description = "keep the training data in file order" };
-    public readonly Option<string> Preset = new("--preset") { Description = "random weights of a size: gpt2-small (the default), gpt2-medium, gpt2-large or gpt2-xl" };
+    public readonly Option<string> Preset = new("--preset") { Description = $"random weights of a size: gpt2-small (the default), gpt2-medium, gpt2-large, gpt2-xl, {string.Join(", ", LlamaConfig.Presets.Keys)}" };
     public readonly Option<string> Config = new("--config") { Description = $"a model config JSON (random weights); with {defaults.InitOption}, the config of those weights" };
     public readonly Option<string> Init = new(defaults.InitOption) { Description = initDescription };
     public readonly Option<double?> Dropout = new("--dropout") { Description = "dropout rate, overriding the config's" };

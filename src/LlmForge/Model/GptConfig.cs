@@ -44,7 +44,7 @@ public sealed record GptConfig
             _ => name,
         };
         return Presets.TryGetValue(key, out var config) ? config
-            : throw new BadInputException($"unknown preset '{name}': expected one of {string.Join(", ", Presets.Keys)}");
+            : throw new BadInputException($"unknown preset '{name}': expected one of {string.Join(", ", Presets.Keys.Concat(Llama.LlamaConfig.Presets.Keys))}");
     }
 
     /// <summary>Checks the numbers fit together; <paramref name="source"/> names the file in the message.</summary>
