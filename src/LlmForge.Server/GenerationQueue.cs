@@ -25,9 +25,6 @@ public sealed class GenerationQueue : IDisposable
         _worker.Start();
     }
 
-    /// <summary>Requests waiting or running now.</summary>
-    public int Admitted => Volatile.Read(ref _admitted);
-
     /// <summary>
     /// Runs <paramref name="work"/> on the worker when its turn comes. Work whose request was cancelled while it
     /// waited is not started.

@@ -52,7 +52,7 @@ public sealed class LlmServer : IAsyncDisposable
         var queue = new GenerationQueue(options.MaxQueue);
         var stopping = new CancellationTokenSource();
         app.Lifetime.ApplicationStopping.Register(stopping.Cancel);
-        var state = new ServerState(model, queue, options, stopping.Token);
+        var state = new ServerState(model, queue, stopping.Token);
 
         app.Use(RequestLog.Middleware(log));
         app.Use(ApiErrors.Handle);

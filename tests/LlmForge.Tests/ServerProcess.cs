@@ -40,7 +40,6 @@ sealed partial class ServerProcess : IDisposable
 
     public string Output { get { lock (_stdout) return _stdout.ToString(); } }
     public string Errors { get { lock (_stderr) return _stderr.ToString(); } }
-    public bool HasExited => _process.HasExited;
 
     /// <summary>Starts <c>llmforge serve --port 0 ARGS</c> and waits until it listens.</summary>
     public static ServerProcess Start(params string[] args) => Start(args, null);
