@@ -7,3 +7,4 @@ global using LlmForge.Data;
 global using LlmForge.Classification;
 global using LlmForge.Generation;
 global using LlmForge.Model.Llama;
+global using LlmForge.Interop.Gguf;

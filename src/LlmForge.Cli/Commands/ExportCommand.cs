@@ -1,21 +1,25 @@
 namespace LlmForge.Cli.Commands;
 
-/// <summary><c>llmforge export</c>: a model in the Hugging Face GPT-2 layout, for the rest of the ecosystem.</summary>
+/// <summary>
+/// <c>llmforge export</c>: a model in the Hugging Face layout of its family, or as one GGUF file for llama.cpp and
+/// Ollama, for the rest of the ecosystem.
+/// </summary>
 static class ExportCommand
 {
     public static Command Create()
     {
         var model = ModelOptions.Model();
         var config = ModelOptions.Config();
-        var format = new Option<string>("--format") { Description = "hf: the Hugging Face layout of the model's family (model.safetensors, config.json and the tokenizer files)", DefaultValueFactory = _ => "hf" };
-        var output = new Option<string>("--out") { Description = "the directory to write", Required = true };
-        var dtype = ModelOptions.DType("fp32 (default), fp16 or bf16 weights");
+        var format = new Option<string>("--format") { Description = "hf: the Hugging Face layout of the model's family (model.safetensors, config.json and the tokenizer files); gguf: one file for llama.cpp, Ollama and LM Studio, with an Ollama Modelfile beside it", DefaultValueFactory = _ => "hf" };
+        var output = new Option<string>("--out") { Description = "the directory to write (hf), or the .gguf file (gguf)", Required = true };
+        var dtype = ModelOptions.DType("hf: fp32 (default), fp16 or bf16 weights; gguf: f32 (default), f16, bf16 or q8_0 (Q8_0 blocks of 32 int8 values and one fp16 scale); norms and biases stay f32");
         var overwrite = new Option<bool>("--overwrite") { Description = "replace an earlier export in --out (never other files, the current directory or an input)" };
         var json = TextOptions.Json();
-        var command = new Command("export", "Write a model in the Hugging Face layout of its family (GPT-2, Llama 3, Qwen3).") { model, config, format, output, dtype, overwrite, json };
+        var command = new Command("export", "Write a model in the Hugging Face layout of its family (GPT-2, Llama 3, Qwen3), or as GGUF for llama.cpp and Ollama.") { model, config, format, output, dtype, overwrite, json };
         command.SetAction(parse => Cli.Run(() =>
         {
-            if (parse.GetValue(format) != "hf") throw new BadInputException($"--format {parse.GetValue(format)}: only hf is supported");
+            if (parse.GetValue(format) == "gguf") return ExportGguf(parse, model, config, output, dtype, overwrite, json);
+            if (parse.GetValue(format) != "hf") throw new BadInputException($"--format {parse.GetValue(format)}: expected hf or gguf");
             var type = ModelOptions.ParseDType(parse.GetValue(dtype));
             string outDir = parse.GetValue(output)!;
             bool replace = parse.GetValue(overwrite);
@@ -35,6 +39,26 @@ static class ExportCommand
             return Cli.ExitOk;
         }));
         return command;
+    }
+
+    /// <summary>One GGUF file and the Modelfile beside it; --out and --dtype are checked before the model is loaded.</summary>
+    static int ExportGguf(ParseResult parse, Option<string> model, Option<string> config, Option<string> output, Option<string> dtype, Option<bool> overwrite, Option<bool> json)
+    {
+        var type = GgmlTypes.Parse(parse.GetValue(dtype));
+        string outPath = parse.GetValue(output)!;
+        bool replace = parse.GetValue(overwrite);
+        string modelPath = Gpt2Cache.Resolve(parse.GetValue(model)!);
+        (string, string?)[] inputs = [("--model", modelPath), ("--config", parse.GetValue(config))];
+        GgufExport.CheckOutput(outPath, replace, inputs);
+        using var loaded = ModelLoader.Load(modelPath, parse.GetValue(config));
+        var progress = new CountProgress();
+        var result = GgufExport.Export(loaded, outPath, type, replace, [.. inputs, ("--model", loaded.Source)],
+            (done, total) => progress.Show("writing", done, total, "tensors"));
+        if (parse.GetValue(json))
+            Cli.WriteJson(new { @out = result.Path, format = "gguf", architecture = result.Architecture, dtype = GgmlTypes.Name(result.Type), bytes = result.Bytes, tensors = result.Tensors, modelfile = result.ModelfilePath });
+        else
+            Console.Error.WriteLine($"wrote {outPath} ({result.Bytes / 1048576.0:F1} MB, {result.Architecture}, {GgmlTypes.Name(result.Type)}, {result.Tensors} tensors) and {result.ModelfilePath}; run it with `ollama create NAME -f {result.ModelfilePath}`");
+        return Cli.ExitOk;
     }
 
     /// <summary>

@@ -4,7 +4,8 @@ using System.Text.RegularExpressions;
 namespace LlmForge.Interop;
 
 /// <summary>
-/// The temporary directory an export is written into, beside its output: <c>.tmp-export-PID-GUID</c>.
+/// The temporary an export is written into, beside its output: <c>.tmp-export-PID-GUID</c>, a directory for the
+/// Hugging Face layout and a file for GGUF.
 /// The owner's process id in the name lets a later export remove the temporaries that a killed one
 /// left behind, and only those: a temporary whose process still runs belongs to an export in progress.
 /// </summary>
@@ -21,15 +22,16 @@ public static partial class ExportTemporary
     {
         var removed = new List<string>();
         if (!Directory.Exists(parent)) return removed;
-        foreach (var entry in Directory.EnumerateDirectories(parent, ".tmp-export-*"))
+        foreach (var entry in Directory.EnumerateFileSystemEntries(parent, ".tmp-export-*"))
         {
             var match = OwnName().Match(Path.GetFileName(entry));
             if (!match.Success || !int.TryParse(match.Groups[1].Value, out int pid)) continue;
-            var info = new DirectoryInfo(entry);
+            FileSystemInfo info = Directory.Exists(entry) ? new DirectoryInfo(entry) : new FileInfo(entry);
             if (info.LinkTarget != null || OwnerRuns(pid, info.LastWriteTimeUtc)) continue;
             try
             {
-                Directory.Delete(entry, recursive: true);
+                if (info is DirectoryInfo) Directory.Delete(entry, recursive: true);
+                else File.Delete(entry);
                 removed.Add(info.Name);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -41,7 +41,7 @@ public static class HfTokenizerFiles
     }
 
     /// <summary>Each id's string: a special token's text, otherwise its bytes in GPT-2's byte-level alphabet.</summary>
-    static string[] TokenStrings(Gpt2Tokenizer tokenizer)
+    public static string[] TokenStrings(Gpt2Tokenizer tokenizer)
     {
         var specialText = tokenizer.SpecialTokens.ToDictionary(s => s.Id, s => s.Text);
         var tokens = new string[tokenizer.VocabSize];
