@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["tokenize"] = TokenizerBenchmark.Run,
     ["hf-tokenize"] = HfTokenizerBenchmark.Run,
     ["generate"] = GenerationBenchmark.Run,
+    ["decode"] = DecodeBreakdownBenchmark.Run,
     ["train"] = TrainingBenchmark.Run,
     ["bf16"] = MixedPrecisionBenchmark.Run,
     ["load"] = LoadMemoryBenchmark.Run,
@@ -19,5 +20,5 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
 };
 string which = args.Length > 0 ? args[0] : "tokenize";
 if (benchmarks.TryGetValue(which, out var run)) return run(args.Length > 0 ? args[1..] : []);
-Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, hf-tokenize, generate, train, bf16, load, classify, llama, llama-load");
+Console.Error.WriteLine($"unknown benchmark '{which}'; available: tokenize, hf-tokenize, generate, decode, train, bf16, load, classify, llama, llama-load");
 return 2;

@@ -14,11 +14,15 @@ public sealed record GenerationSpeedResult(double TokensPerSecond, double? Token
 /// <summary>Greedy generation with random weights, with the KV cache and (unless skipped) with full recomputation.</summary>
 public static class GenerationSpeedBenchmark
 {
+    /// <summary>The prompt: ids 1000, 1001, ... (any ids serve: the time does not depend on them).</summary>
+    public static int[] PromptIds(ILanguageModel model, int promptTokens) =>
+        Enumerable.Range(1000, promptTokens).Select(i => i % model.OutputSize).ToArray();
+
     /// <param name="progress">told (phase, tokens done, tokens in the phase) as each token comes: the runs take minutes on large models.</param>
     public static GenerationSpeedResult Run(ILanguageModel model, int promptTokens, int newTokens, bool withoutCache = true, Action<string, int, int>? progress = null)
     {
         model.Module.eval();
-        int[] prompt = Enumerable.Range(1000, promptTokens).Select(i => i % model.OutputSize).ToArray();
+        int[] prompt = PromptIds(model, promptTokens);
         (int Produced, double FirstToken) Count(string phase, GenerationOptions options)
         {
             int produced = 0;

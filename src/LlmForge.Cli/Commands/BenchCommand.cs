@@ -81,15 +81,21 @@ static class BenchCommand
         var newTokens = TextOptions.PositiveInt("--new-tokens", "tokens to generate (default 200)", 200);
         var dtype = ModelOptions.DType("the weights' dtype: fp32 (default), bf16 or fp16");
         var cacheOnly = new Option<bool>("--cache-only") { Description = "skip the run without the KV cache (it recomputes the whole context each token: slow on large models)" };
+        var compare = new Option<bool>("--compare-llama-cpp") { Description = "also run llama.cpp (node-llama-cpp, from the repository's tests/clients after `npm ci`) on the same model exported to GGUF, with the same prompt, tokens and threads, and print the ratio" };
+        var ggufType = new Option<string?>("--gguf-dtype") { Description = "the GGUF type llama.cpp runs: f32, f16, bf16 or q8_0 (default: --dtype's: fp32 -> f32, bf16 -> bf16, fp16 -> f16)" };
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("generate", "Greedy generation speed with and without the KV cache, and the time to the first token (random weights).")
-            { preset, config, promptTokens, newTokens, dtype, cacheOnly, device, threads, json };
+        var command = new Command("generate", "Greedy generation speed with and without the KV cache, and the time to the first token (random weights); optionally beside llama.cpp's.")
+            { preset, config, promptTokens, newTokens, dtype, cacheOnly, compare, ggufType, device, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             string onDevice = ComputeDevice.Resolve(parse.GetValue(device));
             var type = ModelOptions.ParseDType(parse.GetValue(dtype));
+            bool withLlamaCpp = parse.GetValue(compare);
+            if (parse.GetValue(ggufType) != null && !withLlamaCpp) throw new BadInputException("--gguf-dtype goes with --compare-llama-cpp");
+            var gguf = GgmlTypes.Parse(parse.GetValue(ggufType) ?? parse.GetValue(dtype), parse.GetValue(ggufType) != null ? "--gguf-dtype" : "--dtype");
+            string? script = withLlamaCpp ? LlamaCppSpeed.FindScript() : null;
             using var model = Training.ModelChoice.RandomModel(parse.GetValue(preset), parse.GetValue(config), type);
             if (parse.GetValue(promptTokens) + parse.GetValue(newTokens) > model.ContextLength && parse.GetValue(promptTokens) >= model.ContextLength)
                 throw new BadInputException($"--prompt-tokens {parse.GetValue(promptTokens)} does not fit the model's context of {model.ContextLength}");
@@ -97,6 +103,8 @@ static class BenchCommand
             var progress = new CountProgress();
             var r = GenerationSpeedBenchmark.Run(model, parse.GetValue(promptTokens), parse.GetValue(newTokens), !parse.GetValue(cacheOnly),
                 (phase, done, total) => progress.Show($"bench generate, {phase}", done, total, "tokens"));
+            var llamaCpp = script == null ? null
+                : RunLlamaCpp(script, model, gguf, GenerationSpeedBenchmark.PromptIds(model, parse.GetValue(promptTokens)), parse.GetValue(newTokens));
             WarnIfDebugBuild();
             long parameters = model.Module.parameters().Sum(p => p.numel());
             if (parse.GetValue(json))
@@ -105,6 +113,11 @@ static class BenchCommand
                     architecture = model.Architecture, parameters, dtype = parse.GetValue(dtype), threads = TorchSharp.torch.get_num_threads(),
                     prompt_tokens = parse.GetValue(promptTokens), tokens_per_second = r.TokensPerSecond, first_token_seconds = r.FirstTokenSeconds,
                     tokens_per_second_no_cache = r.TokensPerSecondNoCache, speedup = r.Speedup, build = BuildKind.Name,
+                    llama_cpp = llamaCpp == null ? null : new
+                    {
+                        gguf_dtype = llamaCpp.GgufType, tokens_per_second = llamaCpp.TokensPerSecond, first_token_seconds = llamaCpp.FirstTokenSeconds,
+                        ratio = r.TokensPerSecond / llamaCpp.TokensPerSecond, first_token_ratio = r.FirstTokenSeconds / llamaCpp.FirstTokenSeconds,
+                    },
                 });
             else
             {
@@ -113,10 +126,31 @@ static class BenchCommand
                 Console.Out.WriteLine(r.TokensPerSecondNoCache is double without
                     ? $"with KV cache {r.TokensPerSecond:F1} tokens/s, without {without:F1} tokens/s: {r.Speedup:F2}x"
                     : $"with KV cache {r.TokensPerSecond:F1} tokens/s");
+                if (llamaCpp != null)
+                    Console.Out.WriteLine($"llama.cpp ({llamaCpp.GgufType}): {llamaCpp.TokensPerSecond:F1} tokens/s, first token {llamaCpp.FirstTokenSeconds:F3} s; "
+                        + $"LlmForge/llama.cpp: {r.TokensPerSecond / llamaCpp.TokensPerSecond:F2}x tokens/s, {r.FirstTokenSeconds / llamaCpp.FirstTokenSeconds:F2}x first-token time");
             }
             return Cli.ExitOk;
         }));
         return command;
+    }
+
+    /// <summary>The benchmark's model exported to a temporary GGUF file (GPT-2's vocabulary, padded to the model's) and run by llama.cpp.</summary>
+    static LlamaCppSpeedResult RunLlamaCpp(string script, ILanguageModel model, GgmlType type, int[] prompt, int newTokens)
+    {
+        var directory = Directory.CreateTempSubdirectory("llmforge-bench-gguf");
+        try
+        {
+            string file = Path.Combine(directory.FullName, "bench.gguf");
+            Console.Error.WriteLine($"exporting the model to {GgmlTypes.Name(type)} GGUF for llama.cpp");
+            GgufExport.Export(model, LlmForge.Text.TokenizerLoader.Gpt2Default, "the benchmark's model", file, type, overwrite: false, []);
+            Console.Error.WriteLine($"llama.cpp: {newTokens} greedy tokens after the same {prompt.Length}-token prompt, {TorchSharp.torch.get_num_threads()} thread(s)");
+            return LlamaCppSpeed.Run(script, file, type, prompt, newTokens, TorchSharp.torch.get_num_threads());
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     static Command Serve()

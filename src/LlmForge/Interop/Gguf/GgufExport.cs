@@ -43,18 +43,22 @@ public static class GgufExport
     /// <summary>Writes <paramref name="loaded"/> to <paramref name="outPath"/> (checked by <see cref="CheckOutput"/>) and the Modelfile beside it.</summary>
     /// <param name="progress">told (tensors written, tensors in all) as the file is written.</param>
     public static Result Export(LoadedModel loaded, string outPath, GgmlType type, bool overwrite,
+        IEnumerable<(string Option, string? Path)> inputs, Action<int, int>? progress = null) =>
+        Export(loaded.Network, loaded.Tokenizer, $"--model {loaded.Source}", outPath, type, overwrite, inputs, progress);
+
+    /// <param name="source">how messages name the model (<c>--model PATH</c>).</param>
+    public static Result Export(ILanguageModel network, ITokenizer tokenizer, string source, string outPath, GgmlType type, bool overwrite,
         IEnumerable<(string Option, string? Path)> inputs, Action<int, int>? progress = null)
     {
-        var network = loaded.Network;
         if (network is IClassifierModel { HasVocabularyHead: false } classifier)
         {
             string labels = classifier.Labels is { } l ? ": " + string.Join(", ", l) : "";
-            throw new BadInputException($"--model {loaded.Source}: is a classifier ({classifier.OutputSize} classes{labels}); llama.cpp and Ollama run language models only and have no class head, so it cannot be exported as GGUF");
+            throw new BadInputException($"{source}: is a classifier ({classifier.OutputSize} classes{labels}); llama.cpp and Ollama run language models only and have no class head, so it cannot be exported as GGUF");
         }
-        if (network is GptModel gpt) RequireGpt2Vocabulary(loaded, gpt);
+        if (network is GptModel gpt) RequireGpt2Vocabulary(source, tokenizer, gpt);
         if (network is not (GptModel or LlamaModel))
-            throw new BadInputException($"--model {loaded.Source}: a {network.Architecture} model has no GGUF layout here");
-        var vocabulary = GgufVocabulary.Of(loaded.Tokenizer, network.OutputSize);
+            throw new BadInputException($"{source}: a {network.Architecture} model has no GGUF layout here");
+        var vocabulary = GgufVocabulary.Of(tokenizer, network.OutputSize);
         CheckOutput(outPath, overwrite, inputs);
         // GGUF has no adapters: W + (alpha / rank)·(A·B)ᵀ computes the same.
         LoRA.Merge(network);
@@ -88,7 +92,7 @@ public static class GgufExport
                 File.Delete(temporary);
             }
             string modelfile = ModelfilePath(full);
-            AtomicFile.WriteAllText(modelfile, OllamaModelfile.Text(Path.GetFileName(full), network, loaded.Tokenizer));
+            AtomicFile.WriteAllText(modelfile, OllamaModelfile.Text(Path.GetFileName(full), network, tokenizer));
             return new Result(full, modelfile, architecture, type, new FileInfo(full).Length, gguf.Tensors.Count);
         }
     }
@@ -109,12 +113,12 @@ public static class GgufExport
     /// llama.cpp tokenizes a <c>gpt2</c> model with GPT-2's own rules: the model's tokenizer must be GPT-2's 50,257
     /// tokens (a vocabulary padded past them is fine).
     /// </summary>
-    static void RequireGpt2Vocabulary(LoadedModel loaded, GptModel model)
+    static void RequireGpt2Vocabulary(string source, ITokenizer tokenizer, GptModel model)
     {
         var gpt2 = TokenizerLoader.Gpt2Default;
-        bool same = loaded.Tokenizer is Gpt2Tokenizer t && t.VocabSize == gpt2.VocabSize
+        bool same = tokenizer is Gpt2Tokenizer t && t.VocabSize == gpt2.VocabSize
             && Enumerable.Range(0, gpt2.VocabSize).All(id => t.TokenBytes(id).SequenceEqual(gpt2.TokenBytes(id)));
         if (!same || model.Config.VocabSize < gpt2.VocabSize)
-            throw new BadInputException($"--model {loaded.Source}: its vocabulary is not GPT-2's (tokenizer {loaded.Tokenizer.Name}, {loaded.Tokenizer.VocabSize} tokens, vocab_size {model.Config.VocabSize}); llama.cpp's gpt2 architecture tokenizes with GPT-2's 50,257 tokens only");
+            throw new BadInputException($"{source}: its vocabulary is not GPT-2's (tokenizer {tokenizer.Name}, {tokenizer.VocabSize} tokens, vocab_size {model.Config.VocabSize}); llama.cpp's gpt2 architecture tokenizes with GPT-2's 50,257 tokens only");
     }
 }

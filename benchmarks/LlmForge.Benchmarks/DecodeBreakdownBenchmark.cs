@@ -1,0 +1,73 @@
+using LlmForge.Generation;
+
+namespace LlmForge.Benchmarks;
+
+/// <summary>
+/// Where a decoded token's time goes, for a preset's shapes with random weights, in fp32 and bf16 at the current
+/// threads: (1) each weight matrix once as a matrix-vector product, as decoding one token reads it (the floor libtorch's
+/// kernels set, with the bandwidth it implies); (2) the model's forward of one token with the KV cache; (3) a whole step
+/// of <see cref="TextGenerator"/> (forward, greedy pick, bookkeeping). The differences are what the layers around the
+/// products and the generation loop add.
+/// </summary>
+static class DecodeBreakdownBenchmark
+{
+    /// <summary><c>decode [preset] [tokens] [threads]</c>.</summary>
+    public static int Run(string[] args)
+    {
+        string preset = Args.Text(args, 0, "gpt2-small");
+        int tokens = Args.Number(args, 1, 100);
+        set_num_threads(Args.Number(args, 2, get_num_threads()));
+        Console.WriteLine($"{preset}, random weights, {get_num_threads()} thread(s), {tokens} tokens after a 10-token prompt");
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            using var model = LlmForge.Training.ModelChoice.RandomModel(preset, null, dtype);
+            model.Module.eval();
+            int bytesPerValue = dtype == ScalarType.Float32 ? 4 : 2;
+            // Every matrix a token's forward multiplies by: all 2-D parameters but the tables looked up by index.
+            var matrices = model.Module.named_parameters()
+                .Where(p => p.parameter.dim() == 2 && !p.name.StartsWith("pos_emb") && !(p.name.StartsWith("tok_emb") && HasOwnHead(model)))
+                .Select(p => (Tensor)p.parameter).ToList();
+            long values = matrices.Sum(m => m.numel());
+            double products, forward, step;
+            using (no_grad())
+            {
+                var inputs = matrices.Select(m => randn([1, 1, m.shape[1]], dtype: dtype)).ToList();
+                products = MillisecondsEach(20, () =>
+                {
+                    using var scope = NewDisposeScope();
+                    for (int i = 0; i < matrices.Count; i++) nn.functional.linear(inputs[i], matrices[i]);
+                });
+                using var cache = model.NewKvCache(tokens + 20);
+                using (var scope = NewDisposeScope()) model.forward(tensor(Enumerable.Range(1000, 10).Select(i => (long)i).ToArray(), [1, 10]), cache);
+                forward = MillisecondsEach(tokens, () =>
+                {
+                    using var scope = NewDisposeScope();
+                    model.forward(tensor(new long[] { 42 }, [1, 1]), cache);
+                });
+            }
+            var clock = Stopwatch.StartNew();
+            double first = 0;
+            int produced = 0;
+            foreach (int _ in TextGenerator.Generate(model, Enumerable.Range(1000, 10).ToArray(), new GenerationOptions { MaxNewTokens = tokens + 1 }))
+                if (produced++ == 0) first = clock.Elapsed.TotalMilliseconds;
+            step = (clock.Elapsed.TotalMilliseconds - first) / (produced - 1);
+            Console.WriteLine($"{dtype}: {values / 1e6:F1}M weights in {matrices.Count} products, {values * bytesPerValue / 1e6:F0} MB a token");
+            Console.WriteLine($"  products alone   {products,6:F1} ms  ({values * bytesPerValue / products / 1e6:F1} GB/s)");
+            Console.WriteLine($"  model forward    {forward,6:F1} ms  (+{forward - products:F1} ms around the products)");
+            Console.WriteLine($"  generation step  {step,6:F1} ms  (+{step - forward:F1} ms in the loop: sampling, ids, bookkeeping) = {1000 / step:F1} tokens/s");
+        }
+        return 0;
+    }
+
+    /// <summary>Whether the model's head is a matrix of its own (the embedding is then only looked up).</summary>
+    static bool HasOwnHead(ILanguageModel model) => model.Module.named_parameters().Any(p => p.name.StartsWith("out_head"));
+
+    static double MillisecondsEach(int repeats, Action action)
+    {
+        action();
+        action();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++) action();
+        return clock.Elapsed.TotalMilliseconds / repeats;
+    }
+}
