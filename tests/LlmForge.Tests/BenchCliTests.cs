@@ -29,6 +29,20 @@ public class BenchCliTests
     }
 
     [Fact]
+    public void GenerateComparesWithLlamaCppOnTheSameModel()
+    {
+        var json = CliRunner.Json(CliRunner.Run("bench", "generate", "--config", TestPaths.TinyConfig, "--prompt-tokens", "4", "--new-tokens", "8",
+            "--cache-only", "--threads", "1", "--compare-llama-cpp", "--gguf-dtype", "q8_0", "--json"));
+        var llamaCpp = json.GetProperty("llama_cpp");
+        Assert.Equal("q8_0", llamaCpp.GetProperty("gguf_dtype").GetString());
+        double ours = json.GetProperty("tokens_per_second").GetDouble(), theirs = llamaCpp.GetProperty("tokens_per_second").GetDouble();
+        Assert.True(ours > 0 && theirs > 0 && llamaCpp.GetProperty("first_token_seconds").GetDouble() > 0);
+        Assert.InRange(llamaCpp.GetProperty("ratio").GetDouble(), ours / theirs * 0.999999, ours / theirs * 1.000001);
+        CliRunner.AssertBadInput(CliRunner.Run("bench", "generate", "--config", TestPaths.TinyConfig, "--gguf-dtype", "f16"), "--gguf-dtype goes with --compare-llama-cpp");
+        CliRunner.AssertBadInput(CliRunner.Run("bench", "generate", "--config", TestPaths.TinyConfig, "--compare-llama-cpp", "--gguf-dtype", "q4_k"), "--gguf-dtype q4_k");
+    }
+
+    [Fact]
     public void TokenizeComparesWithTheReference()
     {
         var json = CliRunner.Json(CliRunner.Run("bench", "tokenize", "--file", TestPaths.Verdict, "--json"));
