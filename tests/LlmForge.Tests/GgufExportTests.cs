@@ -158,11 +158,13 @@ public sealed class GgufExportTests() : ScratchDirectory("llmforge-gguf")
     }
 
     [Theory]
-    [InlineData("qwen3", "<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>", "PARAMETER stop \"<|im_end|>\"")]
-    [InlineData("llama3", "<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n{{ .Content }}<|eot_id|>", "PARAMETER stop \"<|eot_id|>\"")]
-    public void AChatFamilysModelfileHasItsChatFormat(string family, string turn, string stop)
+    [InlineData("qwen3", "<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>", "PARAMETER stop \"<|im_end|>\"", "Qwen")]
+    [InlineData("llama3", "<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n{{ .Content }}<|eot_id|>", "PARAMETER stop \"<|eot_id|>\"", "Llama 3")]
+    public void AChatFamilysFileAndModelfileCarryItsChatFormat(string family, string turn, string stop, string chatWrapper)
     {
-        Export(FixtureModel(family), "chat-" + family);
+        string file = Export(FixtureModel(family), "chat-" + family);
+        // node-llama-cpp recognises the family's format in the file's tokenizer.chat_template.
+        Assert.Equal(chatWrapper, LlamaCpp.Info(file).GetProperty("chat_wrapper").GetString());
         string modelfile = File.ReadAllText(Path.Combine(_dir, "chat-" + family, "Modelfile"));
         Assert.StartsWith($"FROM ./chat-{family}.gguf\n", modelfile);
         Assert.Contains(turn, modelfile);

@@ -4,8 +4,9 @@
 //   node llama-cpp.mjs speed FILE IDS N THREADS     N greedy tokens after IDS: the first token's time and the
 //                                                   tokens per second after it
 //   node llama-cpp.mjs info FILE                    the file's metadata (arrays as their lengths) and tensors, as
-//                                                   node-llama-cpp's own GGUF reader reads them
-import {getLlama, LlamaLogLevel, readGgufFileInfo} from "node-llama-cpp";
+//                                                   node-llama-cpp's own GGUF reader reads them, and the chat
+//                                                   format node-llama-cpp recognises in the file's chat template
+import {getLlama, LlamaLogLevel, readGgufFileInfo, resolveChatWrapper} from "node-llama-cpp";
 
 const [mode, file, ...args] = process.argv.slice(2);
 const parseIds = text => text.split(",").filter(s => s.length > 0).map(Number);
@@ -55,8 +56,11 @@ if (mode === "greedy") {
 } else if (mode === "info") {
     const info = await readGgufFileInfo(file, {readTensorInfo: true, logWarnings: false});
     const tensors = info.fullTensorInfo.map(t => ({name: t.name, dimensions: t.dimensions.map(Number), type: t.ggmlType}));
+    const model = await loadModel();
+    const chatWrapper = resolveChatWrapper(model)?.wrapperName ?? null;
+    await model.dispose();
     console.log(JSON.stringify({version: info.version, metadata: summary(info.metadata),
-        chat_template: info.metadata.tokenizer?.chat_template ?? null, tensors}));
+        chat_template: info.metadata.tokenizer?.chat_template ?? null, chat_wrapper: chatWrapper, tensors}));
 } else {
     console.error(`unknown mode ${mode}: greedy, speed or info`);
     process.exit(2);
