@@ -106,7 +106,7 @@ public class ModelCliTests
             { ["eval", "--model", FixtureModel.Dir, "--file", TestPaths.Verdict, "--context-length", "65"], "longer than the model's context of 64" },
             { ["model", "info", "--preset", "gpt5"], "unknown preset 'gpt5'" },
             { ["model", "info"], "exactly one of" },
-            { ["export", "--model", FixtureModel.Dir, "--out", "/tmp/llmforge-never", "--format", "gguf"], "only hf" },
+            { ["export", "--model", FixtureModel.Dir, "--out", "/tmp/llmforge-never", "--format", "ggml"], "--format ggml: expected hf or gguf" },
             { ["export", "--model", FixtureModel.Dir, "--out", "/tmp/llmforge-never", "--dtype", "fp8"], "expected fp32, fp16 or bf16" },
             { ["generate", "--model", "gpt2-355M", "--prompt", "hi"], "gpt2-355M is not downloaded" },
             { ["download", "gpt2", "--size", "7B"], "--size 7B" },
