@@ -7,7 +7,7 @@ namespace LlmForge.Benchmarks;
 /// threads: (1) each weight matrix once as a matrix-vector product, as decoding one token reads it (the floor libtorch's
 /// kernels set, with the bandwidth it implies); (2) the model's forward of one token with the KV cache; (3) a whole step
 /// of <see cref="TextGenerator"/> (forward, greedy pick, bookkeeping). The differences are what the layers around the
-/// products and the generation loop add.
+/// products and the generation loop add. Each is measured with libtorch's products and with <see cref="DecodeLinear"/>'s.
 /// </summary>
 static class DecodeBreakdownBenchmark
 {
@@ -22,39 +22,53 @@ static class DecodeBreakdownBenchmark
         {
             using var model = LlmForge.Training.ModelChoice.RandomModel(preset, null, dtype);
             model.Module.eval();
+            if (Environment.GetEnvironmentVariable("LLMFORGE_NO_ARENA") != "1") WeightArena.Pack(model);
             int bytesPerValue = dtype == ScalarType.Float32 ? 4 : 2;
             // Every matrix a token's forward multiplies by: all 2-D parameters but the tables looked up by index.
             var matrices = model.Module.named_parameters()
                 .Where(p => p.parameter.dim() == 2 && !p.name.StartsWith("pos_emb") && !(p.name.StartsWith("tok_emb") && HasOwnHead(model)))
                 .Select(p => (Tensor)p.parameter).ToList();
             long values = matrices.Sum(m => m.numel());
-            double products, forward, step;
-            using (no_grad())
-            {
-                var inputs = matrices.Select(m => randn([1, 1, m.shape[1]], dtype: dtype)).ToList();
-                products = MillisecondsEach(20, () =>
-                {
-                    using var scope = NewDisposeScope();
-                    for (int i = 0; i < matrices.Count; i++) nn.functional.linear(inputs[i], matrices[i]);
-                });
-                using var cache = model.NewKvCache(tokens + 20);
-                using (var scope = NewDisposeScope()) model.forward(tensor(Enumerable.Range(1000, 10).Select(i => (long)i).ToArray(), [1, 10]), cache);
-                forward = MillisecondsEach(tokens, () =>
-                {
-                    using var scope = NewDisposeScope();
-                    model.forward(tensor(new long[] { 42 }, [1, 1]), cache);
-                });
-            }
-            var clock = Stopwatch.StartNew();
-            double first = 0;
-            int produced = 0;
-            foreach (int _ in TextGenerator.Generate(model, Enumerable.Range(1000, 10).ToArray(), new GenerationOptions { MaxNewTokens = tokens + 1 }))
-                if (produced++ == 0) first = clock.Elapsed.TotalMilliseconds;
-            step = (clock.Elapsed.TotalMilliseconds - first) / (produced - 1);
             Console.WriteLine($"{dtype}: {values / 1e6:F1}M weights in {matrices.Count} products, {values * bytesPerValue / 1e6:F0} MB a token");
-            Console.WriteLine($"  products alone   {products,6:F1} ms  ({values * bytesPerValue / products / 1e6:F1} GB/s)");
-            Console.WriteLine($"  model forward    {forward,6:F1} ms  (+{forward - products:F1} ms around the products)");
-            Console.WriteLine($"  generation step  {step,6:F1} ms  (+{step - forward:F1} ms in the loop: sampling, ids, bookkeeping) = {1000 / step:F1} tokens/s");
+            foreach (bool kernel in new[] { false, true })
+            {
+                DecodeLinear.Enabled = kernel;
+                double products, forward;
+                using (no_grad())
+                {
+                    var inputs = matrices.Select(m => randn([1, 1, m.shape[1]], dtype: dtype)).ToList();
+                    products = MillisecondsEach(20, () =>
+                    {
+                        using var scope = NewDisposeScope();
+                        for (int i = 0; i < matrices.Count; i++) DecodeLinear.Forward(matrices[i], null, inputs[i]);
+                    });
+                    if (Environment.GetEnvironmentVariable("DEBUG_SIZES") == "1")
+                        foreach (int i in new[] { 0, 1, 4, 5, matrices.Count - 1 })
+                        {
+                            var m = matrices[i]; var xi = inputs[i];
+                            double ms = MillisecondsEach(50, () => { using var sc = NewDisposeScope(); DecodeLinear.Forward(m, null, xi); });
+                            Console.WriteLine($"      [{m.shape[0]}x{m.shape[1]}] {ms:F3} ms {m.numel() * bytesPerValue / ms / 1e6:F1} GB/s");
+                        }
+                    using var cache = model.NewKvCache(tokens + 20);
+                    using (var scope = NewDisposeScope()) model.forward(tensor(Enumerable.Range(1000, 10).Select(i => (long)i).ToArray(), [1, 10]), cache);
+                    forward = MillisecondsEach(tokens, () =>
+                    {
+                        using var scope = NewDisposeScope();
+                        model.forward(tensor(new long[] { 42 }, [1, 1]), cache);
+                    });
+                }
+                var clock = Stopwatch.StartNew();
+                double first = 0;
+                int produced = 0;
+                foreach (int _ in TextGenerator.Generate(model, Enumerable.Range(1000, 10).ToArray(), new GenerationOptions { MaxNewTokens = tokens + 1 }))
+                    if (produced++ == 0) first = clock.Elapsed.TotalMilliseconds;
+                double step = (clock.Elapsed.TotalMilliseconds - first) / (produced - 1);
+                Console.WriteLine($"  {(kernel ? "LlmForge's one-row products" : "libtorch's products")}:");
+                Console.WriteLine($"    products alone   {products,6:F1} ms  ({values * bytesPerValue / products / 1e6:F1} GB/s)");
+                Console.WriteLine($"    model forward    {forward,6:F1} ms  (+{forward - products:F1} ms around the products)");
+                Console.WriteLine($"    generation step  {step,6:F1} ms  (+{step - forward:F1} ms in the loop: sampling, ids, bookkeeping) = {1000 / step:F1} tokens/s");
+            }
+            DecodeLinear.Enabled = true;
         }
         return 0;
     }

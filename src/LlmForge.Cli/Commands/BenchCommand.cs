@@ -100,6 +100,7 @@ static class BenchCommand
             if (parse.GetValue(promptTokens) + parse.GetValue(newTokens) > model.ContextLength && parse.GetValue(promptTokens) >= model.ContextLength)
                 throw new BadInputException($"--prompt-tokens {parse.GetValue(promptTokens)} does not fit the model's context of {model.ContextLength}");
             ComputeDevice.MoveTo(model, onDevice);
+            WeightArena.Pack(model);
             var progress = new CountProgress();
             var r = GenerationSpeedBenchmark.Run(model, parse.GetValue(promptTokens), parse.GetValue(newTokens), !parse.GetValue(cacheOnly),
                 (phase, done, total) => progress.Show($"bench generate, {phase}", done, total, "tokens"));

@@ -36,6 +36,7 @@ static class GenerateCommand
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype)));
             ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);
             ComputeDevice.MoveTo(loaded.Network, onDevice);
+            WeightArena.Pack(loaded.Network);
             bool asChat = parse.GetValue(chat);
             if (!asChat && (parse.GetValue(system) != null || parse.GetValue(noThinking)))
                 throw new BadInputException("--system and --no-thinking go with --chat");

@@ -29,6 +29,7 @@ static class RespondCommand
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, parse.GetValue(config));
             ModelOptions.RequireLanguageModel(loaded, parse.GetValue(model)!);
             ComputeDevice.MoveTo(loaded.Network, onDevice);
+            WeightArena.Pack(loaded.Network);
             if (loaded.Network.PromptFormat == null)
                 Cli.Warn($"{parse.GetValue(model)} is not instruction-tuned (its config names no prompt format); it is given the Alpaca prompt anyway");
             if (parse.GetValue(stream) && !parse.GetValue(json))

@@ -39,6 +39,7 @@ static class ServeCommand
             using var served = new ServedModel(ModelLoader.Load(spec, parse.GetValue(config), ModelOptions.ParseDType(parse.GetValue(dtype))),
                 parse.GetValue(name) ?? ServedModel.NameFor(spec));
             ComputeDevice.MoveTo(served.Network, onDevice);
+            WeightArena.Pack(served.Network);
             return Serve(served, options).GetAwaiter().GetResult();
         }));
         return command;

@@ -28,6 +28,7 @@ public static class TextGenerator
                 $"the {(options.UseKvCache ? "KV cache and " : "")}activations of generation over {positions:N0} positions (a {promptIds.Count:N0}-token prompt and {options.MaxNewTokens:N0} new tokens, in a context of {contextLength:N0})");
         }
         var ids = promptIds.ToList();
+        int decodeThreads = get_num_threads();
         using var sampler = new Sampler(options);
         using var cache = options.UseKvCache ? model.NewKvCache(positions) : null;
         bool wasTraining = model.Module.training;
@@ -45,6 +46,9 @@ public static class TextGenerator
                     {
                         // Feed what the cache has not seen: the prompt first, then one token a step.
                         var unseen = ids.Skip((int)cache.Length).Select(i => (long)i).ToArray();
+                        // One token's step is its matrix-vector products (DecodeLinear, on every thread) and small
+                        // operations that gain nothing from more threads but would leave libtorch's workers spinning.
+                        using var threads = unseen.Length == 1 && device.type == DeviceType.CPU ? DecodeLinear.OneThreadAround(decodeThreads) : null;
                         logits = model.forward(tensor(unseen, [1, unseen.Length], device: device), cache);
                     }
                     else

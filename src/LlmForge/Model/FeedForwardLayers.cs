@@ -28,7 +28,7 @@ public sealed class FeedForwardLayers : nn.Module<Tensor, Tensor>, ILinearSlots
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return _down.forward(_gelu.forward(_up.forward(x))).MoveToOuterDisposeScope();
+        return DecodeLinear.Forward(_down, _gelu.forward(DecodeLinear.Forward(_up, x))).MoveToOuterDisposeScope();
     }
 
     public IReadOnlyList<string> LinearSlots { get; } = [Up, Down];

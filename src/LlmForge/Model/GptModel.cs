@@ -71,7 +71,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, IClassifierModel, ILin
         var x = drop_emb.forward(tok_emb.forward(idx) + pos_emb.forward(positions));
         for (int i = 0; i < trf_blocks.Count; i++)
             x = trf_blocks[i].forward(x, cache?[i]);
-        return out_head.forward(final_norm.forward(x)).MoveToOuterDisposeScope();
+        return DecodeLinear.Forward(out_head, final_norm.forward(x)).MoveToOuterDisposeScope();
     }
 
     public long ParameterCount() => parameters().Sum(p => p.numel());

@@ -69,9 +69,9 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
         long b = x.shape[0], tokens = x.shape[1];
         // [B, T, d_out] -> [B, heads, T, head_dim]
         Tensor Heads(Tensor projected) => projected.view(b, tokens, _numHeads, _headDim).transpose(1, 2);
-        var queries = Heads(W_query.forward(x));
-        var keys = Heads(W_key.forward(x));
-        var values = Heads(W_value.forward(x));
+        var queries = Heads(DecodeLinear.Forward(W_query, x));
+        var keys = Heads(DecodeLinear.Forward(W_key, x));
+        var values = Heads(DecodeLinear.Forward(W_value, x));
         long past = 0;
         if (cache != null)
         {
@@ -81,7 +81,7 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
 
         var context = UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
         var joined = context.transpose(1, 2).contiguous().view(b, tokens, _dOut);
-        return out_proj.forward(joined).MoveToOuterDisposeScope();
+        return DecodeLinear.Forward(out_proj, joined).MoveToOuterDisposeScope();
     }
 
     Tensor Explicit(Tensor queries, Tensor keys, Tensor values, long past)

@@ -52,9 +52,9 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>, ILinearSl
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], tokens = x.shape[1];
-        var queries = W_query.forward(x).view(b, tokens, _numHeads, _headDim);
-        var keys = W_key.forward(x).view(b, tokens, _numKvGroups, _headDim);
-        var values = W_value.forward(x).view(b, tokens, _numKvGroups, _headDim);
+        var queries = DecodeLinear.Forward(W_query, x).view(b, tokens, _numHeads, _headDim);
+        var keys = DecodeLinear.Forward(W_key, x).view(b, tokens, _numKvGroups, _headDim);
+        var values = DecodeLinear.Forward(W_value, x).view(b, tokens, _numKvGroups, _headDim);
         if (q_norm != null) queries = q_norm.forward(queries);
         if (k_norm != null) keys = k_norm.forward(keys);
         // [B, T, heads, head_dim] -> [B, heads, T, head_dim]
@@ -69,7 +69,7 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>, ILinearSl
 
         var context = UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
         var joined = context.transpose(1, 2).reshape(b, tokens, _numHeads * _headDim);
-        return out_proj.forward(joined).MoveToOuterDisposeScope();
+        return DecodeLinear.Forward(out_proj, joined).MoveToOuterDisposeScope();
     }
 
     /// <summary>The book's path: each key/value head repeated for its group, causal mask, softmax (in fp32), weighted values.</summary>

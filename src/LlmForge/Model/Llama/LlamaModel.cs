@@ -119,7 +119,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, IClassifierModel, IL
         for (int i = 0; i < trf_blocks.Count; i++)
             x = trf_blocks[i].forward(x, cache?[i]);
         x = final_norm.forward(x);
-        var logits = out_head is null ? nn.functional.linear(x, tok_emb.weight) : out_head.forward(x);
+        var logits = out_head is null ? DecodeLinear.Forward(tok_emb.weight, null, x) : DecodeLinear.Forward(out_head, x);
         return logits.MoveToOuterDisposeScope();
     }
 

@@ -25,8 +25,8 @@ public sealed class SwiGluFeedForward : nn.Module<Tensor, Tensor>, ILinearSlots
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var gated = nn.functional.silu(fc1.forward(x)) * fc2.forward(x);
-        return fc3.forward(gated).MoveToOuterDisposeScope();
+        var gated = nn.functional.silu(DecodeLinear.Forward(fc1, x)) * DecodeLinear.Forward(fc2, x);
+        return DecodeLinear.Forward(fc3, gated).MoveToOuterDisposeScope();
     }
 
     public IReadOnlyList<string> LinearSlots { get; } = [nameof(fc1), nameof(fc2), nameof(fc3)];

@@ -1,0 +1,77 @@
+namespace LlmForge.Tests;
+
+/// <summary>
+/// <see cref="DecodeLinear"/>'s one-row products against libtorch's <c>linear</c> (fp32 to float rounding, bf16 to one
+/// rounding of the output), on shapes that leave tails of every kind, with and without bias, on one worker and on
+/// several; and <see cref="WeightArena"/> leaving a model's outputs and parameters as they were.
+/// </summary>
+public sealed class DecodeLinearTests
+{
+    static Tensor Reference(Tensor weight, Tensor? bias, Tensor x)
+    {
+        DecodeLinear.Enabled = false;
+        try { return nn.functional.linear(x.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32)); }
+        finally { DecodeLinear.Enabled = true; }
+    }
+
+    [Theory]
+    [InlineData(5, 37, false)]
+    [InlineData(130, 100, true)]
+    [InlineData(768, 768, true)]
+    [InlineData(64, 3072, false)]
+    [InlineData(2100, 2050, true)] // over 16 MB in fp32: split among workers
+    public void OneRowProductsEqualLibtorchsInFp32AndBf16(int rows, int columns, bool withBias)
+    {
+        manual_seed(rows + columns);
+        using var noGrad = no_grad();
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            var weight = randn(rows, columns).to(dtype);
+            var bias = withBias ? randn(rows).to(dtype) : null;
+            var x = randn(1, 1, columns).to(dtype);
+            var ours = DecodeLinear.Forward(weight, bias, x);
+            Assert.Equal(new long[] { 1, 1, rows }, ours.shape);
+            Assert.Equal(dtype, ours.dtype);
+            var expected = Reference(weight, bias, x);
+            // fp32: the same sum in another order; bf16: the fp32 sum rounded once to 8 bits of mantissa.
+            double tolerance = dtype == ScalarType.Float32 ? 1e-4 : 1.0 / 128;
+            var error = (ours.to(ScalarType.Float32) - expected).abs() / (expected.abs() + 1);
+            Assert.True(error.max().item<float>() <= tolerance, $"{dtype} [{rows}x{columns}]: largest relative error {error.max().item<float>()}");
+        }
+    }
+
+    [Fact]
+    public void SeveralRowsAndGradientsGoToLibtorch()
+    {
+        manual_seed(2);
+        var weight = randn(8, 16);
+        var x = randn(3, 16);
+        using (no_grad())
+            Assert.True(DecodeLinear.Forward(weight, null, x).allclose(Reference(weight, null, x), rtol: 1e-5, atol: 1e-6));
+        var trained = randn(8, 16).requires_grad_();
+        var y = DecodeLinear.Forward(trained, null, randn(1, 16));
+        y.sum().backward();
+        Assert.NotNull(trained.grad);
+    }
+
+    [Fact]
+    public void APackedModelGivesTheSameLogitsAndKeepsItsParameters()
+    {
+        manual_seed(4);
+        using var model = new GptModel(GptConfig.Load(TestPaths.TinyConfig));
+        model.eval();
+        var ids = tensor(new long[] { 40, 1807, 3619, 402 }, [1, 4]);
+        using var noGrad = no_grad();
+        var before = model.forward(ids);
+        var parameters = model.parameters().ToList();
+        var values = parameters.Select(p => p.clone()).ToList();
+        Assert.True(WeightArena.Pack(model) > 0);
+        Assert.Equal(parameters, model.parameters().ToList()); // the same objects
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            Assert.True(parameters[i].allclose(values[i], rtol: 0, atol: 0), $"parameter {i} changed");
+            Assert.True(parameters[i].is_contiguous());
+        }
+        Assert.True(model.forward(ids).allclose(before, rtol: 0, atol: 0));
+    }
+}
