@@ -11,7 +11,7 @@ namespace LlmForge.Benchmarks;
 /// </summary>
 static class DecodeBreakdownBenchmark
 {
-    /// <summary><c>decode [preset] [tokens] [threads]</c>.</summary>
+    /// <summary><c>decode [preset] [tokens] [threads] [batch]</c>.</summary>
     public static int Run(string[] args)
     {
         string preset = Args.Text(args, 0, "gpt2-small");
@@ -69,6 +69,25 @@ static class DecodeBreakdownBenchmark
                 Console.WriteLine($"    generation step  {step,6:F1} ms  (+{step - forward:F1} ms in the loop: sampling, ids, bookkeeping) = {1000 / step:F1} tokens/s");
             }
             DecodeLinear.Enabled = true;
+            int batch = Args.Number(args, 3, 1);
+            if (batch > 1)
+                using (no_grad())
+                {
+                    var xs = matrices.Select(m => randn([batch, 1, m.shape[1]], dtype: dtype)).ToList();
+                    double products = MillisecondsEach(10, () =>
+                    {
+                        using var scope = NewDisposeScope();
+                        for (int i = 0; i < matrices.Count; i++) DecodeLinear.Forward(matrices[i], null, xs[i]);
+                    });
+                    using var cache = model.NewKvCache(tokens + 20);
+                    using (var scope = NewDisposeScope()) model.forward(randint(1000, 2000, [batch, 10]), cache);
+                    double forward = MillisecondsEach(tokens, () =>
+                    {
+                        using var scope = NewDisposeScope();
+                        model.forward(randint(1000, 2000, [batch, 1]), cache);
+                    });
+                    Console.WriteLine($"  batch of {batch}: products alone {products:F1} ms, model forward {forward:F1} ms a step ({batch * 1000 / forward:F0} tokens/s)");
+                }
         }
         return 0;
     }

@@ -29,6 +29,21 @@ public class BenchCliTests
     }
 
     [Fact]
+    public void GenerateSplitsATokensTimeAndMeasuresABatch()
+    {
+        var json = CliRunner.Json(CliRunner.Run("bench", "generate", "--config", TestPaths.TinyConfig, "--prompt-tokens", "4", "--new-tokens", "8",
+            "--cache-only", "--batch", "3", "--json"));
+        var split = json.GetProperty("ms_per_token");
+        Assert.True(split.GetProperty("forward").GetDouble() > 0 && split.GetProperty("sampling").GetDouble() > 0 && split.GetProperty("other").GetDouble() >= 0);
+        var batched = json.GetProperty("batched");
+        Assert.Equal(3, batched.GetProperty("batch").GetInt32());
+        double all = batched.GetProperty("tokens_per_second").GetDouble(), one = json.GetProperty("tokens_per_second").GetDouble();
+        Assert.True(all > 0 && batched.GetProperty("first_token_seconds").GetDouble() > 0);
+        Assert.InRange(batched.GetProperty("ratio").GetDouble(), all / one * 0.999999, all / one * 1.000001);
+        Assert.True(json.GetProperty("peak_resident_bytes").GetInt64() > 1 << 20);
+    }
+
+    [Fact]
     public void GenerateComparesWithLlamaCppOnTheSameModel()
     {
         var json = CliRunner.Json(CliRunner.Run("bench", "generate", "--config", TestPaths.TinyConfig, "--prompt-tokens", "4", "--new-tokens", "8",

@@ -15,22 +15,25 @@ public sealed class DecodeLinearTests
     }
 
     [Theory]
-    [InlineData(5, 37, false)]
-    [InlineData(130, 100, true)]
-    [InlineData(768, 768, true)]
-    [InlineData(64, 3072, false)]
-    [InlineData(2100, 2050, true)] // over 16 MB in fp32: split among workers
-    public void OneRowProductsEqualLibtorchsInFp32AndBf16(int rows, int columns, bool withBias)
+    [InlineData(5, 37, false, 1)]
+    [InlineData(130, 100, true, 1)]
+    [InlineData(768, 768, true, 1)]
+    [InlineData(64, 3072, false, 1)]
+    [InlineData(2100, 2050, true, 1)] // over 16 MB in fp32: split among workers
+    [InlineData(130, 100, true, 3)] // several sequences: a group of four short by one
+    [InlineData(768, 770, false, 8)]
+    [InlineData(2100, 2050, true, 5)]
+    public void FewRowProductsEqualLibtorchsInFp32AndBf16(int rows, int columns, bool withBias, int batch)
     {
-        manual_seed(rows + columns);
+        manual_seed(rows + columns + batch);
         using var noGrad = no_grad();
         foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
         {
             var weight = randn(rows, columns).to(dtype);
             var bias = withBias ? randn(rows).to(dtype) : null;
-            var x = randn(1, 1, columns).to(dtype);
+            var x = randn(batch, 1, columns).to(dtype);
             var ours = DecodeLinear.Forward(weight, bias, x);
-            Assert.Equal(new long[] { 1, 1, rows }, ours.shape);
+            Assert.Equal(new long[] { batch, 1, rows }, ours.shape);
             Assert.Equal(dtype, ours.dtype);
             var expected = Reference(weight, bias, x);
             // fp32: the same sum in another order; bf16: the fp32 sum rounded once to 8 bits of mantissa.
@@ -41,11 +44,11 @@ public sealed class DecodeLinearTests
     }
 
     [Fact]
-    public void SeveralRowsAndGradientsGoToLibtorch()
+    public void ManyRowsAndGradientsGoToLibtorch()
     {
         manual_seed(2);
         var weight = randn(8, 16);
-        var x = randn(3, 16);
+        var x = randn(DecodeLinear.MaxRows + 1, 16);
         using (no_grad())
             Assert.True(DecodeLinear.Forward(weight, null, x).allclose(Reference(weight, null, x), rtol: 1e-5, atol: 1e-6));
         var trained = randn(8, 16).requires_grad_();

@@ -11,6 +11,13 @@ public sealed record GenerationSpeedResult(double TokensPerSecond, double? Token
     public double? Speedup => TokensPerSecond / TokensPerSecondNoCache;
 }
 
+/// <summary>Milliseconds a decoded token spends in the model's forward pass, in choosing the token (greedy), and elsewhere in the loop.</summary>
+public sealed record DecodeBreakdown(double ForwardMs, double SamplingMs, double OtherMs);
+
+/// <summary>Several sequences decoded together: all of them one token a step, in one forward pass.</summary>
+/// <param name="TokensPerSecond">tokens of every sequence after the first step, over the time after it.</param>
+public sealed record BatchedSpeedResult(int Batch, double TokensPerSecond, double FirstTokenSeconds);
+
 /// <summary>Greedy generation with random weights, with the KV cache and (unless skipped) with full recomputation.</summary>
 public static class GenerationSpeedBenchmark
 {
@@ -48,5 +55,73 @@ public static class GenerationSpeedBenchmark
         var (withCache, first) = Rate(true);
         double? noCache = withoutCache ? Rate(false).Rate : null;
         return new GenerationSpeedResult(withCache, noCache, first);
+    }
+
+    /// <summary>
+    /// The decode loop of <see cref="TextGenerator"/> with a clock on each part: the forward pass of one token with the
+    /// KV cache (as generation runs it, libtorch's small operations on one thread), the greedy choice and its read-back,
+    /// and the rest of the step.
+    /// </summary>
+    public static DecodeBreakdown Breakdown(ILanguageModel model, int promptTokens, int newTokens)
+    {
+        model.Module.eval();
+        int threads = get_num_threads();
+        using var cache = model.NewKvCache(promptTokens + newTokens);
+        using var sampler = new Sampler(new GenerationOptions());
+        double forward = 0, sampling = 0;
+        long next;
+        using (no_grad())
+        using (var scope = NewDisposeScope())
+            next = sampler.Next(model.forward(tensor(PromptIds(model, promptTokens).Select(i => (long)i).ToArray(), [1, promptTokens]), cache)[.., -1, ..]).item<long>();
+        var total = Stopwatch.StartNew();
+        var part = new Stopwatch();
+        for (int step = 1; step < newTokens; step++)
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            part.Restart();
+            Tensor logits;
+            using (DecodeLinear.OneThreadAround(threads)) logits = model.forward(tensor(new[] { next }, [1, 1]), cache);
+            forward += part.Elapsed.TotalMilliseconds;
+            part.Restart();
+            next = sampler.Next(logits[.., -1, ..]).item<long>();
+            sampling += part.Elapsed.TotalMilliseconds;
+        }
+        double all = total.Elapsed.TotalMilliseconds, steps = Math.Max(1, newTokens - 1);
+        return new DecodeBreakdown(forward / steps, sampling / steps, (all - forward - sampling) / steps);
+    }
+
+    /// <summary>
+    /// <paramref name="batch"/> sequences (prompts of the same length, different ids) decoded greedily together: one
+    /// forward pass a step for all of them, with one KV cache holding the batch.
+    /// </summary>
+    public static BatchedSpeedResult RunBatched(ILanguageModel model, int promptTokens, int newTokens, int batch)
+    {
+        model.Module.eval();
+        int threads = get_num_threads();
+        long[] prompt = Enumerable.Range(0, batch).SelectMany(b => PromptIds(model, promptTokens).Select(i => (long)((i + 97 * b) % model.OutputSize))).ToArray();
+        double Once(int tokens, out double firstToken)
+        {
+            using var cache = model.NewKvCache(promptTokens + tokens);
+            var clock = Stopwatch.StartNew();
+            firstToken = 0;
+            using var noGrad = no_grad();
+            var input = tensor(prompt, [batch, promptTokens]);
+            for (int step = 0; step < tokens; step++)
+            {
+                using var scope = NewDisposeScope();
+                // Decoding steps as generation runs them: libtorch's small operations on one thread (DecodeLinear).
+                using var oneThread = step > 0 ? DecodeLinear.OneThreadAround(threads) : null;
+                var next = model.forward(input, cache)[.., -1, ..].argmax(-1).view(batch, 1);
+                _ = next[0, 0].item<long>(); // the step is done when its tokens are read back, as a server would
+                if (step == 0) firstToken = clock.Elapsed.TotalSeconds;
+                input = next.MoveToOuterDisposeScope();
+            }
+            return clock.Elapsed.TotalSeconds;
+        }
+        Once(Math.Min(3, newTokens), out _); // warm-up
+        double seconds = Once(newTokens, out double first);
+        double rate = newTokens > 1 ? batch * (newTokens - 1) / (seconds - first) : batch / seconds;
+        return new BatchedSpeedResult(batch, rate, first);
     }
 }

@@ -83,10 +83,11 @@ static class BenchCommand
         var cacheOnly = new Option<bool>("--cache-only") { Description = "skip the run without the KV cache (it recomputes the whole context each token: slow on large models)" };
         var compare = new Option<bool>("--compare-llama-cpp") { Description = "also run llama.cpp (node-llama-cpp, from the repository's tests/clients after `npm ci`) on the same model exported to GGUF, with the same prompt, tokens and threads, and print the ratio" };
         var ggufType = new Option<string?>("--gguf-dtype") { Description = "the GGUF type llama.cpp runs: f32, f16, bf16 or q8_0 (default: --dtype's: fp32 -> f32, bf16 -> bf16, fp16 -> f16)" };
+        var batch = TextOptions.PositiveInt("--batch", "also decode N sequences together, one forward pass a step, and give their tokens/s in all (default 1: not measured)", 1);
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
-        var command = new Command("generate", "Greedy generation speed with and without the KV cache, and the time to the first token (random weights); optionally beside llama.cpp's.")
-            { preset, config, promptTokens, newTokens, dtype, cacheOnly, compare, ggufType, device, threads, json };
+        var command = new Command("generate", "Greedy generation speed with and without the KV cache, the time to the first token and where a token's time goes (random weights); optionally batched, and beside llama.cpp's.")
+            { preset, config, promptTokens, newTokens, dtype, cacheOnly, batch, compare, ggufType, device, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
@@ -104,6 +105,10 @@ static class BenchCommand
             var progress = new CountProgress();
             var r = GenerationSpeedBenchmark.Run(model, parse.GetValue(promptTokens), parse.GetValue(newTokens), !parse.GetValue(cacheOnly),
                 (phase, done, total) => progress.Show($"bench generate, {phase}", done, total, "tokens"));
+            var breakdown = GenerationSpeedBenchmark.Breakdown(model, parse.GetValue(promptTokens), Math.Min(parse.GetValue(newTokens), 64));
+            var batched = parse.GetValue(batch) > 1 ? GenerationSpeedBenchmark.RunBatched(model, parse.GetValue(promptTokens), parse.GetValue(newTokens), parse.GetValue(batch)) : null;
+            long peakBytes;
+            using (var self = System.Diagnostics.Process.GetCurrentProcess()) peakBytes = self.PeakWorkingSet64;
             var llamaCpp = script == null ? null
                 : RunLlamaCpp(script, model, gguf, GenerationSpeedBenchmark.PromptIds(model, parse.GetValue(promptTokens)), parse.GetValue(newTokens));
             WarnIfDebugBuild();
@@ -114,6 +119,9 @@ static class BenchCommand
                     architecture = model.Architecture, parameters, dtype = parse.GetValue(dtype), threads = TorchSharp.torch.get_num_threads(),
                     prompt_tokens = parse.GetValue(promptTokens), tokens_per_second = r.TokensPerSecond, first_token_seconds = r.FirstTokenSeconds,
                     tokens_per_second_no_cache = r.TokensPerSecondNoCache, speedup = r.Speedup, build = BuildKind.Name,
+                    ms_per_token = new { forward = breakdown.ForwardMs, sampling = breakdown.SamplingMs, other = breakdown.OtherMs },
+                    batched = batched == null ? null : new { batch = batched.Batch, tokens_per_second = batched.TokensPerSecond, first_token_seconds = batched.FirstTokenSeconds, ratio = batched.TokensPerSecond / r.TokensPerSecond },
+                    peak_resident_bytes = peakBytes,
                     llama_cpp = llamaCpp == null ? null : new
                     {
                         gguf_dtype = llamaCpp.GgufType, tokens_per_second = llamaCpp.TokensPerSecond, first_token_seconds = llamaCpp.FirstTokenSeconds,
@@ -127,6 +135,9 @@ static class BenchCommand
                 Console.Out.WriteLine(r.TokensPerSecondNoCache is double without
                     ? $"with KV cache {r.TokensPerSecond:F1} tokens/s, without {without:F1} tokens/s: {r.Speedup:F2}x"
                     : $"with KV cache {r.TokensPerSecond:F1} tokens/s");
+                Console.Out.WriteLine($"ms per token: forward {breakdown.ForwardMs:F1}, sampling {breakdown.SamplingMs:F2}, other {breakdown.OtherMs:F2}; peak memory {peakBytes / 1048576.0:N0} MB");
+                if (batched != null)
+                    Console.Out.WriteLine($"batch of {batched.Batch}: {batched.TokensPerSecond:F1} tokens/s in all ({batched.TokensPerSecond / r.TokensPerSecond:F2}x one sequence), first tokens after {batched.FirstTokenSeconds:F3} s");
                 if (llamaCpp != null)
                     Console.Out.WriteLine($"llama.cpp ({llamaCpp.GgufType}): {llamaCpp.TokensPerSecond:F1} tokens/s, first token {llamaCpp.FirstTokenSeconds:F3} s; "
                         + $"LlmForge/llama.cpp: {r.TokensPerSecond / llamaCpp.TokensPerSecond:F2}x tokens/s, {r.FirstTokenSeconds / llamaCpp.FirstTokenSeconds:F2}x first-token time");

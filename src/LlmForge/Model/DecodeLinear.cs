@@ -5,26 +5,33 @@ using TorchSharp.Modules;
 namespace LlmForge.Model;
 
 /// <summary>
-/// A linear layer applied to one row, as decoding one token applies every layer: <c>y = W·x + b</c> with W of
-/// <c>[out, in]</c> in fp32 or bf16, read once from memory in a single pass. libtorch's kernels reach about
-/// 12 GB/s (fp32) and 6 GB/s (bf16) on one such product on this project's machine, so a decoded token spent
-/// most of its time there; this pass streams the weights at close to the memory's speed. Each output is a dot
-/// product accumulated in fp32 (a bf16 weight is widened exactly by a shift), then rounded once to the
-/// layer's dtype, as libtorch rounds; the sums' order differs, so results agree to float rounding.
+/// A linear layer applied to the few rows of a decoding step (one a sequence): <c>y = W·x + b</c> with W of
+/// <c>[out, in]</c> in fp32 or bf16, read once from memory in a single pass for all the rows. libtorch's kernels
+/// reach about 12 GB/s (fp32) and 6 GB/s (bf16) on one such product on this project's machine, so a decoded token
+/// spent most of its time there; this pass streams the weights at close to the memory's speed. Each output is a
+/// dot product accumulated in fp32 (a bf16 weight is widened exactly by a shift), then rounded once to the layer's
+/// dtype, as libtorch rounds; the sums' order differs, so results agree to float rounding.
 /// </summary>
 /// <remarks>
-/// Only inference takes this path: a CPU tensor, no gradient recorded, one row (<c>[.., 1, in]</c> with one
-/// row in all), contiguous weights under 2 GiB. Anything else goes to libtorch's <c>linear</c>. Rows are split
-/// among <see cref="torch.get_num_threads"/> workers.
+/// Only inference takes this path: a CPU tensor, no gradient recorded, at most <see cref="MaxRows"/> rows in all,
+/// contiguous weights under 2 GiB. Anything else goes to libtorch's <c>linear</c>. Large products are split among
+/// <see cref="torch.get_num_threads"/> workers.
 /// </remarks>
 public static class DecodeLinear
 {
+    /// <summary>
+    /// Inputs taken together (several sequences decoded in one step): each weight row is read from memory once for all
+    /// of them. Beyond this, libtorch's matrix product reads the weights well enough.
+    /// </summary>
+    public const int MaxRows = 16;
+
     /// <summary>Rows per unit of parallel work: enough to amortise scheduling.</summary>
     const int RowsPerChunk = 64;
 
     /// <summary>
     /// Products smaller than this run on the calling thread: waking a worker costs about what a few megabytes take
-    /// to stream, and on this project's machine a second core adds little bandwidth (26 GB/s alone, 27-30 with two).
+    /// to stream, and on this project's machine a second core adds little bandwidth (26 GB/s alone, 27-30 with two;
+    /// splitting Qwen3-0.6B's 2-12 MB matrices as well gave the same tokens/s).
     /// </summary>
     const long ParallelBytes = 16 << 20;
 
@@ -55,10 +62,10 @@ public static class DecodeLinear
         }
     }
 
-    /// <summary>Whether the fast path runs (off to compare with libtorch's products).</summary>
+    /// <summary>Whether the fast path runs (off to compare with libtorch's products; <c>LLMFORGE_DECODE_KERNEL=0</c> turns it off).</summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("LLMFORGE_DECODE_KERNEL") != "0";
 
-    /// <summary><paramref name="layer"/> applied to <paramref name="x"/>: this pass for a plain Linear and one row, its own forward otherwise.</summary>
+    /// <summary><paramref name="layer"/> applied to <paramref name="x"/>: this pass for a plain Linear and a few rows, its own forward otherwise.</summary>
     public static Tensor Forward(nn.Module<Tensor, Tensor> layer, Tensor x) =>
         layer is Linear linear && Applies(linear.weight!, x) ? Product(linear.weight!, linear.bias, x) : layer.forward(x);
 
@@ -69,22 +76,23 @@ public static class DecodeLinear
     static bool Applies(Tensor weight, Tensor x) =>
         Enabled && !is_grad_enabled() && x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
         && weight.dim() == 2 && x.dtype == weight.dtype && weight.dtype is ScalarType.Float32 or ScalarType.BFloat16
-        && x.shape[^1] == weight.shape[1] && x.numel() == weight.shape[1] && weight.is_contiguous()
+        && x.shape[^1] == weight.shape[1] && x.numel() <= MaxRows * weight.shape[1] && weight.is_contiguous()
         && weight.numel() * weight.element_size() <= int.MaxValue && Vector256.IsHardwareAccelerated;
 
     static unsafe Tensor Product(Tensor weight, Tensor? bias, Tensor x)
     {
-        int rows = (int)weight.shape[0], columns = (int)weight.shape[1];
+        int rows = (int)weight.shape[0], columns = (int)weight.shape[1], batch = (int)(x.numel() / columns);
         bool bf16 = weight.dtype == ScalarType.BFloat16;
-        // x in fp32, as the kernels read it; for bf16 weights its even entries first, then its odd ones (Bf16Rows).
-        int half = (columns + 1) / 2;
-        var input = new float[bf16 ? 2 * half : columns];
+        // Each input in fp32, as the kernels read it; for bf16 weights its even entries first, then its odd ones (Bf16Rows).
+        int half = (columns + 1) / 2, stride = bf16 ? 2 * half : columns;
+        var input = new float[batch * stride];
         using (var contiguous = x.contiguous())
         {
             if (bf16)
             {
                 var values = MemoryMarshal.Cast<byte, ushort>(contiguous.bytes);
-                for (int k = 0; k < columns; k++) input[(k % 2) * half + k / 2] = ToFloat(values[k]);
+                for (int b = 0; b < batch; b++)
+                    for (int k = 0; k < columns; k++) input[b * stride + (k % 2) * half + k / 2] = ToFloat(values[b * columns + k]);
             }
             else MemoryMarshal.Cast<byte, float>(contiguous.bytes).CopyTo(input);
         }
@@ -106,7 +114,15 @@ public static class DecodeLinear
             void Chunk(int c)
             {
                 int start = c * RowsPerChunk, end = Math.Min(rows, start + RowsPerChunk);
-                if (bf16) Bf16Rows((ushort*)wAddress, (float*)xAddress, (float*)xAddress + half, (ushort*)yAddress, (float*)bAddress, columns, start, end);
+                if (batch > 1)
+                    for (int g = 0; g < batch; g += 4)
+                    {
+                        // Four inputs at a time (a short last group repeats its last input and writes only its own).
+                        int count = Math.Min(4, batch - g);
+                        if (bf16) Bf16Rows4((ushort*)wAddress, (float*)xAddress + g * stride, stride, half, (ushort*)yAddress + (long)g * rows, rows, count, (float*)bAddress, columns, start, end);
+                        else F32Rows4((float*)wAddress, (float*)xAddress + g * stride, stride, (float*)yAddress + (long)g * rows, rows, count, (float*)bAddress, columns, start, end);
+                    }
+                else if (bf16) Bf16Rows((ushort*)wAddress, (float*)xAddress, (float*)xAddress + half, (ushort*)yAddress, (float*)bAddress, columns, start, end);
                 else F32Rows((float*)wAddress, (float*)xAddress, (float*)yAddress, (float*)bAddress, columns, start, end);
             }
             if (threads <= 1)
@@ -169,6 +185,79 @@ public static class DecodeLinear
             ushort* values = (ushort*)row;
             for (int k = 2 * j; k < columns; k++) sum += ToFloat(values[k]) * (k % 2 == 0 ? xEven[k / 2] : xOdd[k / 2]);
             y[r] = ToBf16(bias == null ? sum : sum + bias[r]);
+        }
+    }
+
+    /// <summary>
+    /// Rows [start, end) of an fp32 W times up to four inputs (<paramref name="x"/>, <paramref name="stride"/> apart): each
+    /// weight vector loaded once serves all four, with two accumulators each to keep eight products in flight.
+    /// </summary>
+    static unsafe void F32Rows4(float* w, float* x, int stride, float* y, int rows, int count, float* bias, int columns, int start, int end)
+    {
+        float* x0 = x, x1 = x + Math.Min(1, count - 1) * stride, x2 = x + Math.Min(2, count - 1) * stride, x3 = x + Math.Min(3, count - 1) * stride;
+        for (int r = start; r < end; r++)
+        {
+            float* row = w + (long)r * columns;
+            var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
+            int k = 0;
+            for (; k + 16 <= columns; k += 16)
+            {
+                var w0 = Vector256.Load(row + k);
+                var w1 = Vector256.Load(row + k + 8);
+                a0 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x0 + k), a0); b0 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x0 + k + 8), b0);
+                a1 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x1 + k), a1); b1 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x1 + k + 8), b1);
+                a2 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x2 + k), a2); b2 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x2 + k + 8), b2);
+                a3 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x3 + k), a3); b3 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x3 + k + 8), b3);
+            }
+            float s0 = Vector256.Sum(a0 + b0), s1 = Vector256.Sum(a1 + b1), s2 = Vector256.Sum(a2 + b2), s3 = Vector256.Sum(a3 + b3);
+            for (; k < columns; k++)
+            {
+                s0 += row[k] * x0[k]; s1 += row[k] * x1[k]; s2 += row[k] * x2[k]; s3 += row[k] * x3[k];
+            }
+            float add = bias == null ? 0 : bias[r];
+            y[r] = s0 + add;
+            if (count > 1) y[rows + r] = s1 + add;
+            if (count > 2) y[2L * rows + r] = s2 + add;
+            if (count > 3) y[3L * rows + r] = s3 + add;
+        }
+    }
+
+    /// <summary>Rows [start, end) of a bf16 W times up to four inputs, each split into even and odd entries (<see cref="Bf16Rows"/>).</summary>
+    static unsafe void Bf16Rows4(ushort* w, float* x, int stride, int half, ushort* y, int rows, int count, float* bias, int columns, int start, int end)
+    {
+        var highHalf = Vector256.Create(0xFFFF0000u);
+        float* e0 = x, e1 = x + Math.Min(1, count - 1) * stride, e2 = x + Math.Min(2, count - 1) * stride, e3 = x + Math.Min(3, count - 1) * stride;
+        float* o0 = e0 + half, o1 = e1 + half, o2 = e2 + half, o3 = e3 + half;
+        int pairs = columns / 2;
+        for (int r = start; r < end; r++)
+        {
+            uint* row = (uint*)(w + (long)r * columns);
+            var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
+            int j = 0;
+            for (; j + 8 <= pairs; j += 8)
+            {
+                var lanes = Vector256.Load(row + j);
+                var even = Vector256.ShiftLeft(lanes, 16).AsSingle();
+                var odd = (lanes & highHalf).AsSingle();
+                a0 = Vector256.FusedMultiplyAdd(even, Vector256.Load(e0 + j), a0); b0 = Vector256.FusedMultiplyAdd(odd, Vector256.Load(o0 + j), b0);
+                a1 = Vector256.FusedMultiplyAdd(even, Vector256.Load(e1 + j), a1); b1 = Vector256.FusedMultiplyAdd(odd, Vector256.Load(o1 + j), b1);
+                a2 = Vector256.FusedMultiplyAdd(even, Vector256.Load(e2 + j), a2); b2 = Vector256.FusedMultiplyAdd(odd, Vector256.Load(o2 + j), b2);
+                a3 = Vector256.FusedMultiplyAdd(even, Vector256.Load(e3 + j), a3); b3 = Vector256.FusedMultiplyAdd(odd, Vector256.Load(o3 + j), b3);
+            }
+            float s0 = Vector256.Sum(a0 + b0), s1 = Vector256.Sum(a1 + b1), s2 = Vector256.Sum(a2 + b2), s3 = Vector256.Sum(a3 + b3);
+            ushort* values = (ushort*)row;
+            for (int k = 2 * j; k < columns; k++)
+            {
+                float wk = ToFloat(values[k]);
+                int at = k / 2;
+                if (k % 2 == 0) { s0 += wk * e0[at]; s1 += wk * e1[at]; s2 += wk * e2[at]; s3 += wk * e3[at]; }
+                else { s0 += wk * o0[at]; s1 += wk * o1[at]; s2 += wk * o2[at]; s3 += wk * o3[at]; }
+            }
+            float add = bias == null ? 0 : bias[r];
+            y[r] = ToBf16(s0 + add);
+            if (count > 1) y[rows + r] = ToBf16(s1 + add);
+            if (count > 2) y[2L * rows + r] = ToBf16(s2 + add);
+            if (count > 3) y[3L * rows + r] = ToBf16(s3 + add);
         }
     }
 
