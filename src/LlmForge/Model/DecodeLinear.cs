@@ -13,8 +13,8 @@ namespace LlmForge.Model;
 /// dtype, as libtorch rounds; the sums' order differs, so results agree to float rounding.
 /// </summary>
 /// <remarks>
-/// Only inference takes this path: a CPU tensor, no gradient recorded, at most <see cref="MaxRows"/> rows in all,
-/// contiguous weights under 2 GiB. Anything else goes to libtorch's <c>linear</c>. Large products are split among
+/// Only inference takes this path: a CPU tensor, no gradient recorded, one row, or up to <see cref="MaxRows"/> in a
+/// decoding step (<see cref="OneThreadAround"/>), contiguous weights under 2 GiB. Anything else goes to libtorch's <c>linear</c>. Large products are split among
 /// <see cref="torch.get_num_threads"/> workers.
 /// </remarks>
 public static class DecodeLinear
@@ -76,7 +76,9 @@ public static class DecodeLinear
     static bool Applies(Tensor weight, Tensor x) =>
         Enabled && !is_grad_enabled() && x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
         && weight.dim() == 2 && x.dtype == weight.dtype && weight.dtype is ScalarType.Float32 or ScalarType.BFloat16
-        && x.shape[^1] == weight.shape[1] && x.numel() <= MaxRows * weight.shape[1] && weight.is_contiguous()
+        && x.shape[^1] == weight.shape[1] && weight.is_contiguous()
+        // Several rows only in a decoding step (a prompt's rows are libtorch's matrix product's business).
+        && (x.numel() == weight.shape[1] || _threads != null && x.numel() <= MaxRows * weight.shape[1])
         && weight.numel() * weight.element_size() <= int.MaxValue && Vector256.IsHardwareAccelerated;
 
     static unsafe Tensor Product(Tensor weight, Tensor? bias, Tensor x)
