@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchSharp.Modules;
@@ -81,6 +82,7 @@ public static class DecodeLinear
         && (x.numel() == weight.shape[1] || _threads != null && x.numel() <= MaxRows * weight.shape[1])
         && weight.numel() * weight.element_size() <= int.MaxValue && Vector256.IsHardwareAccelerated;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe Tensor Product(Tensor weight, Tensor? bias, Tensor x)
     {
         int rows = (int)weight.shape[0], columns = (int)weight.shape[1], batch = (int)(x.numel() / columns);
@@ -139,6 +141,7 @@ public static class DecodeLinear
     // of x) streamed at 12 GB/s, one row with four accumulators at 19-26 GB/s; 256-bit vectors beat 512-bit ones.
 
     /// <summary>Rows [start, end) of an fp32 W times x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe void F32Rows(float* w, float* x, float* y, float* bias, int columns, int start, int end)
     {
         for (int r = start; r < end; r++)
@@ -165,6 +168,7 @@ public static class DecodeLinear
     /// holds two: shifting a lane left by 16 gives the even one, masking its low half away the odd one, with no
     /// shuffle across lanes. So x comes split into its even (<paramref name="xEven"/>) and odd (<paramref name="xOdd"/>) entries.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe void Bf16Rows(ushort* w, float* xEven, float* xOdd, ushort* y, float* bias, int columns, int start, int end)
     {
         var highHalf = Vector256.Create(0xFFFF0000u);
@@ -194,6 +198,7 @@ public static class DecodeLinear
     /// Rows [start, end) of an fp32 W times up to four inputs (<paramref name="x"/>, <paramref name="stride"/> apart): each
     /// weight vector loaded once serves all four, with two accumulators each to keep eight products in flight.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe void F32Rows4(float* w, float* x, int stride, float* y, int rows, int count, float* bias, int columns, int start, int end)
     {
         float* x0 = x, x1 = x + Math.Min(1, count - 1) * stride, x2 = x + Math.Min(2, count - 1) * stride, x3 = x + Math.Min(3, count - 1) * stride;
@@ -225,6 +230,7 @@ public static class DecodeLinear
     }
 
     /// <summary>Rows [start, end) of a bf16 W times up to four inputs, each split into even and odd entries (<see cref="Bf16Rows"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe void Bf16Rows4(ushort* w, float* x, int stride, int half, ushort* y, int rows, int count, float* bias, int columns, int start, int end)
     {
         var highHalf = Vector256.Create(0xFFFF0000u);
