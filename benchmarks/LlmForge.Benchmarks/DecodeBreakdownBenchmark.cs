@@ -7,7 +7,9 @@ namespace LlmForge.Benchmarks;
 /// threads: (1) each weight matrix once as a matrix-vector product, as decoding one token reads it (the floor libtorch's
 /// kernels set, with the bandwidth it implies); (2) the model's forward of one token with the KV cache; (3) a whole step
 /// of <see cref="TextGenerator"/> (forward, greedy pick, bookkeeping). The differences are what the layers around the
-/// products and the generation loop add. Each is measured with libtorch's products and with <see cref="DecodeLinear"/>'s.
+/// products and the generation loop add. Each is measured with libtorch's products and with <see cref="DecodeLinear"/>'s,
+/// over weights packed by <see cref="WeightArena"/> (<c>LLMFORGE_NO_ARENA=1</c> leaves them as allocated, to compare).
+/// With a batch, also a decoding step of that many sequences.
 /// </summary>
 static class DecodeBreakdownBenchmark
 {
@@ -42,13 +44,6 @@ static class DecodeBreakdownBenchmark
                         using var scope = NewDisposeScope();
                         for (int i = 0; i < matrices.Count; i++) DecodeLinear.Forward(matrices[i], null, inputs[i]);
                     });
-                    if (Environment.GetEnvironmentVariable("DEBUG_SIZES") == "1")
-                        foreach (int i in new[] { 0, 1, 4, 5, matrices.Count - 1 })
-                        {
-                            var m = matrices[i]; var xi = inputs[i];
-                            double ms = MillisecondsEach(50, () => { using var sc = NewDisposeScope(); DecodeLinear.Forward(m, null, xi); });
-                            Console.WriteLine($"      [{m.shape[0]}x{m.shape[1]}] {ms:F3} ms {m.numel() * bytesPerValue / ms / 1e6:F1} GB/s");
-                        }
                     using var cache = model.NewKvCache(tokens + 20);
                     using (var scope = NewDisposeScope()) model.forward(tensor(Enumerable.Range(1000, 10).Select(i => (long)i).ToArray(), [1, 10]), cache);
                     forward = MillisecondsEach(tokens, () =>
@@ -72,6 +67,7 @@ static class DecodeBreakdownBenchmark
             int batch = Args.Number(args, 3, 1);
             if (batch > 1)
                 using (no_grad())
+                using (DecodeLinear.OneThreadAround(get_num_threads())) // several rows take DecodeLinear in a decoding step only
                 {
                     var xs = matrices.Select(m => randn([batch, 1, m.shape[1]], dtype: dtype)).ToList();
                     double products = MillisecondsEach(10, () =>
