@@ -100,17 +100,11 @@ public static class DecodeLinear
             }
             else MemoryMarshal.Cast<byte, float>(contiguous.bytes).CopyTo(input);
         }
-        // The bias in fp32, added before the one rounding to the output's dtype.
-        float[]? biasValues = null;
-        if (bias is not null)
-        {
-            biasValues = new float[rows];
-            using var b32 = bias.to(ScalarType.Float32).contiguous();
-            MemoryMarshal.Cast<byte, float>(b32.bytes).CopyTo(biasValues);
-        }
+        // The bias in fp32 (an fp32 bias is read where it lies), added before the one rounding to the output's dtype.
+        using var bias32 = bias?.to(ScalarType.Float32).contiguous();
         var result = empty([.. x.shape[..^1], rows], dtype: weight.dtype);
-        fixed (byte* w = weight.bytes, y = result.bytes)
-        fixed (float* xp = input, bp = biasValues)
+        fixed (byte* w = weight.bytes, y = result.bytes, bp = bias32 is null ? default : bias32.bytes)
+        fixed (float* xp = input)
         {
             nint wAddress = (nint)w, xAddress = (nint)xp, yAddress = (nint)y, bAddress = (nint)bp;
             int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
