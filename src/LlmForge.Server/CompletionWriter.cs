@@ -30,7 +30,7 @@ public abstract class CompletionWriter(HttpContext http, bool stream)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, state.Stopping);
         var pieces = System.Threading.Channels.Channel.CreateUnbounded<string>(new() { SingleReader = true, SingleWriter = true });
-        var run = state.Queue.Run(token => Completion.Run(state.Model, job, piece => pieces.Writer.TryWrite(piece), token), cancel.Token);
+        var run = state.Queue.Complete(state.Model, job, piece => pieces.Writer.TryWrite(piece), cancel.Token);
         // However the work ends (done, failed, never started), the reader below stops waiting.
         _ = run.ContinueWith(_ => pieces.Writer.TryComplete(), TaskScheduler.Default);
         bool started = false;

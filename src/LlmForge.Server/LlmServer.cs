@@ -49,7 +49,7 @@ public sealed class LlmServer : IAsyncDisposable
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         var app = builder.Build();
-        var queue = new GenerationQueue(options.MaxQueue);
+        var queue = new GenerationQueue(options.MaxQueue, options.MaxBatch, model.Network);
         var stopping = new CancellationTokenSource();
         app.Lifetime.ApplicationStopping.Register(stopping.Cancel);
         var state = new ServerState(model, queue, stopping.Token);

@@ -14,8 +14,11 @@ public sealed record ServerOptions
     /// <summary>When set, every API request must carry <c>Authorization: Bearer KEY</c>.</summary>
     public string? ApiKey { get; init; }
 
-    /// <summary>Requests that may wait for the model while one runs; more are refused with 429.</summary>
+    /// <summary>Requests that may wait for the model beyond those running; more are refused with 429.</summary>
     public int MaxQueue { get; init; } = 32;
+
+    /// <summary>Completions decoded together, each step reading the weights once for all of them; 1 runs one at a time.</summary>
+    public int MaxBatch { get; init; } = 8;
 
     /// <summary>The largest request body accepted (413 above it).</summary>
     public long MaxBodyBytes { get; init; } = 1 << 20;
@@ -26,6 +29,8 @@ public sealed record ServerOptions
     {
         if (Port is < 0 or > 65535) throw new BadInputException($"--port {Port}: expected 0 (any free port) to 65535");
         if (MaxQueue < 0) throw new BadInputException($"--max-queue {MaxQueue}: expected 0 or more requests waiting");
+        if (MaxBatch is < 1 or > DecodeLinear.MaxRows)
+            throw new BadInputException($"--max-batch {MaxBatch}: expected 1 (one generation at a time) to {DecodeLinear.MaxRows} generations decoded together");
         if (ApiKey != null && (ApiKey.Length == 0 || ApiKey.Any(c => c is < '!' or > '~')))
             throw new BadInputException("the API key (--api-key or LLMFORGE_API_KEY): expected printable ASCII without spaces");
         if (Host == "localhost") return IPAddress.Loopback;

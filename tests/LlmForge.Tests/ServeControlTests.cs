@@ -72,7 +72,7 @@ public sealed class ServeControlTests() : ScratchDirectory("llmforge-serve")
     [Fact]
     public async Task AFullQueueAnswers429AndTheServerGoesOn()
     {
-        using var server = ServerProcess.Start("--model", ServedModels.LongContext, "--max-queue", "0");
+        using var server = ServerProcess.Start("--model", ServedModels.LongContext, "--max-queue", "0", "--max-batch", "1");
         var (running, reader) = await StartLongStreamAsync(server.Http);
         using (running)
         {
@@ -87,6 +87,66 @@ public sealed class ServeControlTests() : ScratchDirectory("llmforge-serve")
         server.WaitForLog(l => l.Contains("client disconnected"));
         var (status, _, text) = await PostAsync(server.Http, "/v1/completions", """{"prompt": "Hello", "max_tokens": 2}""");
         Assert.True(status == HttpStatusCode.OK, text);
+    }
+
+    [Fact]
+    public async Task CompletionsArrivingTogetherAreDecodedTogetherUpToMaxBatch()
+    {
+        // No room to wait: only requests that join the running batch are taken.
+        using var server = ServerProcess.Start("--model", ServedModels.LongContext, "--max-queue", "0", "--max-batch", "2");
+        Assert.Contains("up to 2 completions decoded together", server.Output);
+        var (first, firstReader) = await StartLongStreamAsync(server.Http);
+        var (second, secondReader) = await StartLongStreamAsync(server.Http);
+        using (first)
+        using (second)
+        {
+            // Both stream at once: each gets more text while the other is still running.
+            static async Task<string?> NextEvent(StreamReader reader)
+            {
+                string? line;
+                while ((line = await reader.ReadLineAsync()) == "") { }
+                return line;
+            }
+            for (int i = 0; i < 5; i++)
+            {
+                Assert.StartsWith("data: {", await NextEvent(firstReader));
+                Assert.StartsWith("data: {", await NextEvent(secondReader));
+            }
+            using var third = await server.Http.PostAsync("/v1/completions", Json("""{"prompt": "Hello", "max_tokens": 2}"""));
+            Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+            Assert.Contains("--max-batch", (string?)JsonNode.Parse(await third.Content.ReadAsStringAsync())!["error"]!["message"]);
+        }
+        firstReader.Dispose();
+        secondReader.Dispose();
+        // Both clients left; once the batch has let both go, a request is taken again.
+        server.WaitForLog(_ => server.Output.Split('\n').Count(l => l.Contains("client disconnected")) == 2);
+        var (status, _, text) = await PostAsync(server.Http, "/v1/completions", """{"prompt": "Hello", "max_tokens": 2}""");
+        Assert.True(status == HttpStatusCode.OK, text);
+    }
+
+    [Fact]
+    public async Task ConcurrentCompletionsGetTheTextsTheyGetOneAtATime()
+    {
+        using var server = ServerProcess.Start("--model", ServedModels.LongContext);
+        string[] bodies =
+        [
+            """{"prompt": "Every effort moves you", "max_tokens": 40, "temperature": 0}""",
+            """{"prompt": "I", "max_tokens": 25, "temperature": 0}""",
+            """{"prompt": "It had always been a surprise to me, the way he", "max_tokens": 33, "temperature": 0}""",
+            """{"prompt": "The verdict", "max_tokens": 30, "temperature": 0.9, "seed": 5}""",
+            """{"prompt": "Gisburn", "max_tokens": 20, "temperature": 0, "stop": [" the"]}""",
+        ];
+        async Task<string> Text(string body)
+        {
+            var (status, json, text) = await PostAsync(server.Http, "/v1/completions", body);
+            Assert.True(status == HttpStatusCode.OK, text);
+            return (string)json!["choices"]![0]!["text"]! + "|" + (string?)json["choices"]![0]!["finish_reason"];
+        }
+        var alone = new List<string>();
+        foreach (string body in bodies) alone.Add(await Text(body));
+        var together = await Task.WhenAll(bodies.Select(Text));
+        Assert.Equal(alone, together);
+        Assert.Contains(alone, t => t.EndsWith("|length"));
     }
 
     [Fact]
@@ -151,6 +211,8 @@ public sealed class ServeControlTests() : ScratchDirectory("llmforge-serve")
         CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", FixtureModel.Dir, "--port", "70000"), "--port 70000: expected 0 (any free port) to 65535");
         CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", FixtureModel.Dir, "--host", "nowhere"), "--host nowhere: expected an IP address");
         CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", FixtureModel.Dir, "--max-queue", "-1"), "--max-queue -1: expected 0 or more");
+        CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", FixtureModel.Dir, "--max-batch", "0"), "--max-batch 0: expected 1 (one generation at a time) to 16");
+        CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", FixtureModel.Dir, "--max-batch", "17"), "--max-batch 17: expected 1");
         CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", FixtureModel.Dir, "--max-body-bytes", "10"), "--max-body-bytes 10: expected at least 1024");
         CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", FixtureModel.Dir, "--api-key", "two words"), "expected printable ASCII without spaces");
         CliRunner.AssertBadInput(CliRunner.Run("serve", "--model", Path.Combine(_dir, "missing")), "missing");

@@ -23,12 +23,13 @@ public sealed record ServeBenchmarkResult(
 /// </summary>
 public static class ServeBenchmark
 {
-    public static async Task<ServeBenchmarkResult> RunAsync(ServedModel served, int requests, int concurrency, int maxTokens, Action<int, int>? progress = null)
+    /// <param name="maxBatch">the server's <c>--max-batch</c>: completions decoded together.</param>
+    public static async Task<ServeBenchmarkResult> RunAsync(ServedModel served, int requests, int concurrency, int maxTokens, int maxBatch, Action<int, int>? progress = null)
     {
         string Prompt(int i) => $"Request {i}: every effort moves you";
         double direct = DirectRate(served, Math.Min(requests, 16), maxTokens, Prompt);
 
-        await using var server = await LlmServer.StartAsync(served, new ServerOptions { Port = 0, MaxQueue = Math.Max(32, concurrency) }, TextWriter.Null);
+        await using var server = await LlmServer.StartAsync(served, new ServerOptions { Port = 0, MaxQueue = Math.Max(32, concurrency), MaxBatch = maxBatch }, TextWriter.Null);
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = concurrency })
         {
             BaseAddress = server.Url,

@@ -172,24 +172,27 @@ static class BenchCommand
         var requests = TextOptions.PositiveInt("--requests", "requests in all (default 200)", 200);
         var concurrency = TextOptions.PositiveInt("--concurrency", "clients sending at once (default 8)", 8);
         var maxTokens = TextOptions.PositiveInt("--max-tokens", "tokens each request asks for, greedy (default 16)", 16);
+        var maxBatch = TextOptions.PositiveInt("--max-batch", "the server's --max-batch: completions decoded together (default 8; 1: one at a time)", 8);
         var threads = ModelOptions.Threads();
         var json = TextOptions.Json();
         var command = new Command("serve", "Requests from concurrent clients against llmforge serve on loopback: failures, latency, time to first token, tokens/s.")
-            { model, config, requests, concurrency, maxTokens, threads, json };
+            { model, config, requests, concurrency, maxTokens, maxBatch, threads, json };
         command.SetAction(parse => Cli.Run(() =>
         {
             ModelOptions.ApplyThreads(parse.GetValue(threads));
             string spec = parse.GetValue(model)!;
             using var served = new LlmForge.Server.ServedModel(ModelLoader.Load(spec, parse.GetValue(config)), LlmForge.Server.ServedModel.NameFor(spec));
             ModelOptions.RequireLanguageModel(served.Loaded, spec);
+            new LlmForge.Server.ServerOptions { MaxBatch = parse.GetValue(maxBatch) }.Address(); // --max-batch checked before the run
+            WeightArena.Pack(served.Network); // as serve does
             var progress = new CountProgress();
-            var r = ServeBenchmark.RunAsync(served, parse.GetValue(requests), parse.GetValue(concurrency), parse.GetValue(maxTokens),
+            var r = ServeBenchmark.RunAsync(served, parse.GetValue(requests), parse.GetValue(concurrency), parse.GetValue(maxTokens), parse.GetValue(maxBatch),
                 (done, total) => progress.Show("bench serve", done, total, "requests")).GetAwaiter().GetResult();
             WarnIfDebugBuild();
             if (parse.GetValue(json))
                 Cli.WriteJson(new
                 {
-                    requests = r.Requests, concurrency = r.Concurrency, failures = r.Failures, first_failure = r.FirstFailure,
+                    requests = r.Requests, concurrency = r.Concurrency, max_batch = parse.GetValue(maxBatch), failures = r.Failures, first_failure = r.FirstFailure,
                     latency_ms_p50 = r.LatencyP50Ms, latency_ms_p99 = r.LatencyP99Ms,
                     first_token_ms_p50 = r.FirstTokenP50Ms, first_token_ms_p99 = r.FirstTokenP99Ms,
                     completion_tokens = r.CompletionTokens, seconds = r.Seconds, tokens_per_second = r.TokensPerSecond,
@@ -197,7 +200,7 @@ static class BenchCommand
                 });
             else
             {
-                Console.Out.WriteLine($"{r.Requests} requests from {r.Concurrency} clients: {r.Failures} failed{(r.FirstFailure is string f ? $" (first: {f})" : "")}");
+                Console.Out.WriteLine($"{r.Requests} requests from {r.Concurrency} clients, up to {parse.GetValue(maxBatch)} decoded together: {r.Failures} failed{(r.FirstFailure is string f ? $" (first: {f})" : "")}");
                 Console.Out.WriteLine($"latency         p50 {r.LatencyP50Ms:F0} ms, p99 {r.LatencyP99Ms:F0} ms");
                 Console.Out.WriteLine($"first token     p50 {r.FirstTokenP50Ms:F0} ms, p99 {r.FirstTokenP99Ms:F0} ms");
                 Console.Out.WriteLine($"tokens/s        {r.TokensPerSecond:F0} in all ({r.CompletionTokens:N0} tokens in {r.Seconds:F1} s)");

@@ -108,7 +108,8 @@ public static class DecodeLinear
         {
             nint wAddress = (nint)w, xAddress = (nint)xp, yAddress = (nint)y, bAddress = (nint)bp;
             int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
-            int threads = weight.numel() * weight.element_size() < ParallelBytes ? 1 : Math.Min(_threads ?? get_num_threads(), chunks);
+            // Several rows make a product compute-bound: its work, not its bytes, decides whether a second core pays.
+            int threads = weight.numel() * weight.element_size() * batch < ParallelBytes ? 1 : Math.Min(_threads ?? get_num_threads(), chunks);
             void Chunk(int c)
             {
                 int start = c * RowsPerChunk, end = Math.Min(rows, start + RowsPerChunk);

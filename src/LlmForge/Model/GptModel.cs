@@ -64,10 +64,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, IClassifierModel, ILin
     public Tensor forward(Tensor idx, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        long tokens = idx.shape[1], past = cache?.Length ?? 0;
-        if (past + tokens > Config.ContextLength)
-            throw new ArgumentException($"{past + tokens} positions exceed the model's context length of {Config.ContextLength}");
-        var positions = arange(past, past + tokens, dtype: ScalarType.Int64, device: idx.device);
+        var positions = KvCache.Positions(cache, idx.shape[1], Config.ContextLength, idx.device);
         var x = drop_emb.forward(tok_emb.forward(idx) + pos_emb.forward(positions));
         for (int i = 0; i < trf_blocks.Count; i++)
             x = trf_blocks[i].forward(x, cache?[i]);

@@ -72,16 +72,23 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
         var queries = Heads(DecodeLinear.Forward(W_query, x));
         var keys = Heads(DecodeLinear.Forward(W_key, x));
         var values = Heads(DecodeLinear.Forward(W_value, x));
-        long past = 0;
-        if (cache != null)
+        Tensor context;
+        // Several sequences, one token each (KvCache.Rows): each row attends to its own past.
+        if (cache is { IsRows: true }) context = cache.AttendRows(queries, keys, values, Attend);
+        else
         {
-            past = cache.Length;
-            (keys, values) = cache.Append(keys, values);
+            if (cache != null) (keys, values) = cache.Append(keys, values);
+            context = Attend(queries, keys, values);
         }
-
-        var context = UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
         var joined = context.transpose(1, 2).contiguous().view(b, tokens, _dOut);
         return DecodeLinear.Forward(out_proj, joined).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Queries attending to all the keys held: the last of them are the queries' own, those before the cache's.</summary>
+    Tensor Attend(Tensor queries, Tensor keys, Tensor values)
+    {
+        long past = keys.shape[2] - queries.shape[2];
+        return UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
     }
 
     Tensor Explicit(Tensor queries, Tensor keys, Tensor values, long past)

@@ -62,14 +62,30 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>, ILinearSl
         keys = keys.transpose(1, 2);
         values = values.transpose(1, 2);
 
-        long past = cache?.Length ?? 0;
-        queries = _rope.Apply(queries, past);
-        keys = _rope.Apply(keys, past);
-        if (cache != null) (keys, values) = cache.Append(keys, values);
-
-        var context = UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
+        Tensor context;
+        if (cache is { IsRows: true })
+        {
+            // Several sequences, one token each, every row at its own position and with its own past.
+            var starts = cache.RowLengths;
+            context = cache.AttendRows(_rope.Apply(queries, starts), _rope.Apply(keys, starts), values, Attend);
+        }
+        else
+        {
+            long past = cache?.Length ?? 0;
+            queries = _rope.Apply(queries, past);
+            keys = _rope.Apply(keys, past);
+            if (cache != null) (keys, values) = cache.Append(keys, values);
+            context = Attend(queries, keys, values);
+        }
         var joined = context.transpose(1, 2).reshape(b, tokens, _numHeads * _headDim);
         return DecodeLinear.Forward(out_proj, joined).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Queries attending to all the keys held: the last of them are the queries' own, those before the cache's.</summary>
+    Tensor Attend(Tensor queries, Tensor keys, Tensor values)
+    {
+        long past = keys.shape[2] - queries.shape[2];
+        return UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
     }
 
     /// <summary>The book's path: each key/value head repeated for its group, causal mask, softmax (in fp32), weighted values.</summary>

@@ -112,9 +112,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, IClassifierModel, IL
     public Tensor forward(Tensor ids, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        long tokens = ids.shape[1], past = cache?.Length ?? 0;
-        if (past + tokens > Config.ContextLength)
-            throw new ArgumentException($"{past + tokens} positions exceed the model's context length of {Config.ContextLength}");
+        KvCache.RequireFits(cache, ids.shape[1], Config.ContextLength);
         var x = tok_emb.forward(ids);
         for (int i = 0; i < trf_blocks.Count; i++)
             x = trf_blocks[i].forward(x, cache?[i]);

@@ -66,15 +66,32 @@ public sealed class RotaryEmbedding : IDisposable
     public Tensor Apply(Tensor x, long start)
     {
         using var scope = NewDisposeScope();
-        long tokens = x.shape[2];
-        int half = HeadDim / 2;
         var (cosTable, sinTable) = Tables(x.device, x.dtype);
-        var cos = cosTable.narrow(0, start, tokens);
-        var sin = sinTable.narrow(0, start, tokens);
+        long tokens = x.shape[2];
+        return Rotate(x, cosTable.narrow(0, start, tokens), sinTable.narrow(0, start, tokens)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Rotates <paramref name="x"/> <c>[B, heads, 1, head_dim]</c> of a decoding step of several sequences
+    /// (<see cref="KvCache.Rows"/>): row b's token is at position <paramref name="starts"/>[b].
+    /// </summary>
+    public Tensor Apply(Tensor x, long[] starts)
+    {
+        using var scope = NewDisposeScope();
+        var (cosTable, sinTable) = Tables(x.device, x.dtype);
+        using var rows = tensor(starts, device: x.device);
+        long[] shape = [starts.Length, 1, 1, HeadDim / 2];
+        return Rotate(x, cosTable.index_select(0, rows).view(shape), sinTable.index_select(0, rows).view(shape)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><paramref name="x"/> rotated by angles whose cosines and sines broadcast against its halves.</summary>
+    Tensor Rotate(Tensor x, Tensor cos, Tensor sin)
+    {
+        int half = HeadDim / 2;
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         // Hugging Face's x * cos + rotate_half(x) * sin, with rotate_half(x) = [-x2, x1] and cos, sin repeated per half.
-        return cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], -1).MoveToOuterDisposeScope();
+        return cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], -1);
     }
 
     /// <summary>The tables in <paramref name="dtype"/> on <paramref name="device"/>, converted once and kept.</summary>

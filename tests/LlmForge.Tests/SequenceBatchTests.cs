@@ -1,0 +1,106 @@
+using LlmForge.Generation;
+using LlmForge.Interop;
+
+namespace LlmForge.Tests;
+
+/// <summary>
+/// <see cref="SequenceBatch"/>: sequences with prompts of different lengths, joining and leaving at different steps,
+/// decoded together in shared forward passes, each get the ids <see cref="TextGenerator"/> gives them alone, for every
+/// family (GPT's learned positions, Llama's and Qwen3's rotary ones, grouped-query attention).
+/// </summary>
+public sealed class SequenceBatchTests
+{
+    public static TheoryData<string> Models => new() { "tiny-gpt2", "tiny-qwen3", "tiny-llama3" };
+
+    static LoadedModel Load(string fixture) =>
+        fixture == "tiny-gpt2" ? ModelLoader.Load(FixtureModel.BookPth, FixtureModel.BookConfig) : ModelLoader.Load(TestPaths.Fixture(fixture));
+
+    /// <summary>Prompts of 1 to 13 tokens, greedy and sampled, with different lengths to generate.</summary>
+    static (int[] Prompt, GenerationOptions Options)[] Jobs(int vocabulary) =>
+    [
+        ([.. Enumerable.Range(0, 13).Select(i => (i * 37 + 5) % vocabulary)], new GenerationOptions { MaxNewTokens = 12 }),
+        ([7 % vocabulary], new GenerationOptions { MaxNewTokens = 20 }),
+        ([.. Enumerable.Range(0, 5).Select(i => (i * 91 + 3) % vocabulary)], new GenerationOptions { MaxNewTokens = 9, Temperature = 1.0, TopK = 20, Seed = 7 }),
+        ([.. Enumerable.Range(0, 8).Select(i => (i * 13 + 11) % vocabulary)], new GenerationOptions { MaxNewTokens = 15, Temperature = 0.8, TopP = 0.9, Seed = 11 }),
+    ];
+
+    [Theory, MemberData(nameof(Models))]
+    public void SequencesDecodedTogetherGetTheIdsEachGetsAlone(string fixture)
+    {
+        using var loaded = Load(fixture);
+        var model = loaded.Network;
+        var jobs = Jobs(model.OutputSize);
+        var alone = jobs.Select(j => TextGenerator.Generate(model, j.Prompt, j.Options).ToList()).ToArray();
+
+        var together = jobs.Select(_ => new List<int>()).ToArray();
+        var ended = new bool[jobs.Length];
+        int steps = 0, mostAtOnce = 0;
+        using (var batch = new SequenceBatch(model, maxSequences: 8))
+        {
+            void Start(int j) => batch.Start(jobs[j].Prompt, jobs[j].Options, id => { together[j].Add(id); return true; }, error =>
+            {
+                Assert.Null(error);
+                ended[j] = true;
+            });
+            // Two start at once, the others join after some steps, while the first ones are still running.
+            Start(0);
+            Start(1);
+            for (int next = 2; batch.Count > 0 || next < jobs.Length; steps++)
+            {
+                if (steps == 3 && next == 2) Start(next++);
+                if (steps == 5 && next == 3) Start(next++);
+                mostAtOnce = Math.Max(mostAtOnce, batch.Count);
+                batch.Step();
+            }
+        }
+        Assert.Equal(4, mostAtOnce);
+        Assert.All(ended, Assert.True);
+        for (int j = 0; j < jobs.Length; j++)
+        {
+            Assert.Equal(jobs[j].Options.MaxNewTokens, alone[j].Count);
+            Assert.Equal(alone[j], together[j]);
+        }
+        // The sampled sequences did not merely repeat the greedy choice.
+        Assert.NotEqual(alone[2], TextGenerator.Generate(model, jobs[2].Prompt, jobs[2].Options with { Temperature = 0 }).ToList());
+    }
+
+    [Fact]
+    public void ASequenceEndsAtItsStopIdOrWhenItsOwnerSaysSoAndTheOthersGoOn()
+    {
+        using var loaded = Load("tiny-gpt2");
+        var model = loaded.Network;
+        int[] prompt = FixtureModel.Ints("prompt_ids");
+        var greedy = TextGenerator.Generate(model, prompt, new GenerationOptions { MaxNewTokens = 10 }).ToList();
+        var stopped = new List<int>();
+        var cut = new List<int>();
+        var full = new List<int>();
+        var ends = new List<string>();
+        using (var batch = new SequenceBatch(model, 4))
+        {
+            // The fourth greedy id as a stop id: generation ends on it, as TextGenerator ends.
+            batch.Start(prompt, new GenerationOptions { MaxNewTokens = 10, StopTokenId = greedy[3] }, id => { stopped.Add(id); return true; }, _ => ends.Add("stopped"));
+            // Its owner stops this one after two ids (a client that left).
+            batch.Start(prompt, new GenerationOptions { MaxNewTokens = 10 }, id => { cut.Add(id); return cut.Count < 2; }, _ => ends.Add("cut"));
+            batch.Start(prompt, new GenerationOptions { MaxNewTokens = 10 }, id => { full.Add(id); return true; }, _ => ends.Add("full"));
+            while (batch.Count > 0) batch.Step();
+        }
+        Assert.Equal(greedy.Take(greedy.IndexOf(greedy[3]) + 1), stopped);
+        Assert.Equal(greedy.Take(2), cut);
+        Assert.Equal(greedy, full);
+        Assert.Equal(["cut", "stopped", "full"], ends);
+    }
+
+    [Fact]
+    public void AGenerationPastTheContextOrWithoutTheCacheIsNotTaken()
+    {
+        using var loaded = Load("tiny-gpt2");
+        var model = loaded.Network;
+        using var batch = new SequenceBatch(model, 4);
+        Assert.True(batch.CanTake([1, 2, 3], new GenerationOptions { MaxNewTokens = model.ContextLength - 3 }));
+        Assert.False(batch.CanTake([1, 2, 3], new GenerationOptions { MaxNewTokens = model.ContextLength - 2 }));
+        Assert.False(batch.CanTake([1, 2, 3], new GenerationOptions { MaxNewTokens = 5, UseKvCache = false }));
+        Assert.Throws<ArgumentException>(() => batch.Start([1, 2, 3], new GenerationOptions { MaxNewTokens = model.ContextLength }, _ => true, _ => { }));
+        Assert.Throws<BadInputException>(() => batch.Start([], new GenerationOptions(), _ => true, _ => { }));
+        Assert.Equal(0, batch.Count);
+    }
+}
