@@ -19,8 +19,17 @@ public sealed class Sampler(GenerationOptions options) : IDisposable
     {
         using var scope = NewDisposeScope();
         // NaN logits would make argmax pick id 0 every time, and the softmax below fail inside libtorch.
-        if (!logits.isfinite().all().item<bool>())
-            throw new NonFiniteLogitsException("the model's logits are not finite numbers (NaN or infinity): its weights are probably damaged or diverged");
+        if (LogitScan.Applies(logits))
+        {
+            // On the CPU, one pass in place both checks and (greedy) picks.
+            if (options.Temperature == 0)
+            {
+                var ids = LogitScan.Argmax(logits) ?? throw NotFinite();
+                return tensor(ids, [ids.Length, 1]).MoveToOuterDisposeScope();
+            }
+            if (!LogitScan.AllFinite(logits)) throw NotFinite();
+        }
+        else if (!logits.isfinite().all().item<bool>()) throw NotFinite();
         if (options.Temperature == 0) return logits.argmax(-1, keepdim: true).MoveToOuterDisposeScope();
 
         var scores = logits.to_type(ScalarType.Float64);
@@ -44,6 +53,9 @@ public sealed class Sampler(GenerationOptions options) : IDisposable
         }
         return multinomial(nn.functional.softmax(scores, dim: -1), 1, generator: _generator).MoveToOuterDisposeScope();
     }
+
+    static NonFiniteLogitsException NotFinite() =>
+        new("the model's logits are not finite numbers (NaN or infinity): its weights are probably damaged or diverged");
 
     public void Dispose() => _generator.Dispose();
 }

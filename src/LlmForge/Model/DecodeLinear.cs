@@ -77,15 +77,16 @@ public static class DecodeLinear
     static bool Applies(Tensor weight, Tensor x) =>
         Enabled && !is_grad_enabled() && x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
         && weight.dim() == 2 && x.dtype == weight.dtype && weight.dtype is ScalarType.Float32 or ScalarType.BFloat16
-        && x.shape[^1] == weight.shape[1] && weight.is_contiguous()
+        && x.size(-1) == weight.size(1) && weight.is_contiguous()
         // Several rows only in a decoding step (a prompt's rows are libtorch's matrix product's business).
-        && (x.numel() == weight.shape[1] || _threads != null && x.numel() <= MaxRows * weight.shape[1])
+        && (x.numel() == weight.size(1) || _threads != null && x.numel() <= MaxRows * weight.size(1))
         && weight.numel() * weight.element_size() <= int.MaxValue && Vector256.IsHardwareAccelerated;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe Tensor Product(Tensor weight, Tensor? bias, Tensor x)
     {
-        int rows = (int)weight.shape[0], columns = (int)weight.shape[1], batch = (int)(x.numel() / columns);
+        // Sizes one by one: a tensor's whole shape costs over a microsecond to fetch, a few times a product.
+        int rows = (int)weight.size(0), columns = (int)weight.size(1), batch = (int)(x.numel() / columns);
         bool bf16 = weight.dtype == ScalarType.BFloat16;
         // Each input in fp32, as the kernels read it; for bf16 weights its even entries first, then its odd ones (Bf16Rows).
         int half = (columns + 1) / 2, stride = bf16 ? 2 * half : columns;
@@ -102,7 +103,10 @@ public static class DecodeLinear
         }
         // The bias in fp32 (an fp32 bias is read where it lies), added before the one rounding to the output's dtype.
         using var bias32 = bias?.to(ScalarType.Float32).contiguous();
-        var result = empty([.. x.shape[..^1], rows], dtype: weight.dtype);
+        var shape = new long[x.dim()];
+        for (int d = 0; d < shape.Length - 1; d++) shape[d] = x.size(d);
+        shape[^1] = rows;
+        var result = empty(shape, dtype: weight.dtype);
         fixed (byte* w = weight.bytes, y = result.bytes, bp = bias32 is null ? default : bias32.bytes)
         fixed (float* xp = input)
         {

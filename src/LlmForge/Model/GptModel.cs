@@ -162,7 +162,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, IClassifierModel, ILin
 
     public int ContextLength => Config.ContextLength;
 
-    public int OutputSize => (int)OutHeadWeight.shape[0];
+    public int OutputSize => (int)OutHeadWeight.size(0);
 
     nn.Module ILanguageModel.Module => this;
 

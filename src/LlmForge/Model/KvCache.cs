@@ -98,7 +98,7 @@ public sealed class LayerKvCache : IDisposable
     public (Tensor Keys, Tensor Values) Append(Tensor keys, Tensor values)
     {
         if (_rows != null) throw new InvalidOperationException("a decoding step of several sequences attends row by row (AttendRows)");
-        long tokens = keys.shape[2];
+        long tokens = keys.size(2);
         if (Length + tokens > _capacity)
             throw new InvalidOperationException($"the KV cache holds {_capacity} positions; {Length} + {tokens} do not fit");
         if (_keys is null)
@@ -125,7 +125,7 @@ public sealed class LayerKvCache : IDisposable
     public Tensor AttendRows(Tensor queries, Tensor keys, Tensor values, Func<Tensor, Tensor, Tensor, Tensor> attend)
     {
         if (_rows == null) throw new InvalidOperationException("AttendRows is for a decoding step of several sequences");
-        if (queries.shape[0] != _rows.Length)
+        if (queries.size(0) != _rows.Length)
             throw new ArgumentException($"{queries.shape[0]} rows fed to a decoding step of {_rows.Length} sequences");
         var outputs = new Tensor[_rows.Length];
         for (int b = 0; b < _rows.Length; b++)

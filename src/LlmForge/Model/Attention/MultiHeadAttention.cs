@@ -66,7 +66,7 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
     public Tensor forward(Tensor x, LayerKvCache? cache)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], tokens = x.shape[1];
+        long b = x.size(0), tokens = x.size(1);
         // [B, T, d_out] -> [B, heads, T, head_dim]
         Tensor Heads(Tensor projected) => projected.view(b, tokens, _numHeads, _headDim).transpose(1, 2);
         var queries = Heads(DecodeLinear.Forward(W_query, x));
@@ -87,7 +87,7 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
     /// <summary>Queries attending to all the keys held: the last of them are the queries' own, those before the cache's.</summary>
     Tensor Attend(Tensor queries, Tensor keys, Tensor values)
     {
-        long past = keys.shape[2] - queries.shape[2];
+        long past = keys.size(2) - queries.size(2);
         return UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
     }
 
@@ -102,7 +102,7 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
     Tensor Fused(Tensor queries, Tensor keys, Tensor values, long past)
     {
         double p = training ? _dropRate : 0.0;
-        long tokens = queries.shape[2];
+        long tokens = queries.size(2);
         if (past == 0) return nn.functional.scaled_dot_product_attention(queries, keys, values, p: p, is_casual: true);
         // One new token may look at every cached key; several need the mask offset by the cache.
         if (tokens == 1) return nn.functional.scaled_dot_product_attention(queries, keys, values, p: p);

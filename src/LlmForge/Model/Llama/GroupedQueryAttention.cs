@@ -51,7 +51,7 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>, ILinearSl
     public Tensor forward(Tensor x, LayerKvCache? cache)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], tokens = x.shape[1];
+        long b = x.size(0), tokens = x.size(1);
         var queries = DecodeLinear.Forward(W_query, x).view(b, tokens, _numHeads, _headDim);
         var keys = DecodeLinear.Forward(W_key, x).view(b, tokens, _numKvGroups, _headDim);
         var values = DecodeLinear.Forward(W_value, x).view(b, tokens, _numKvGroups, _headDim);
@@ -84,7 +84,7 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>, ILinearSl
     /// <summary>Queries attending to all the keys held: the last of them are the queries' own, those before the cache's.</summary>
     Tensor Attend(Tensor queries, Tensor keys, Tensor values)
     {
-        long past = keys.shape[2] - queries.shape[2];
+        long past = keys.size(2) - queries.size(2);
         return UseFusedAttention ? Fused(queries, keys, values, past) : Explicit(queries, keys, values, past);
     }
 
@@ -101,7 +101,7 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>, ILinearSl
 
     Tensor Fused(Tensor queries, Tensor keys, Tensor values, long past)
     {
-        long b = queries.shape[0], tokens = queries.shape[2];
+        long b = queries.size(0), tokens = queries.size(2);
         if (tokens == 1)
         {
             // One new token sees every cached key, so a group's query heads can stand as that many queries to

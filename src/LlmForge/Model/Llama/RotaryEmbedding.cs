@@ -67,7 +67,7 @@ public sealed class RotaryEmbedding : IDisposable
     {
         using var scope = NewDisposeScope();
         var (cosTable, sinTable) = Tables(x.device, x.dtype);
-        long tokens = x.shape[2];
+        long tokens = x.size(2);
         return Rotate(x, cosTable.narrow(0, start, tokens), sinTable.narrow(0, start, tokens)).MoveToOuterDisposeScope();
     }
 

@@ -21,7 +21,7 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor ids)
     {
         using var scope = NewDisposeScope();
-        long[] shape = [.. ids.shape, weight.shape[1]];
+        long[] shape = [.. ids.shape, weight.size(1)];
         return weight.index_select(0, ids.flatten()).view(shape).MoveToOuterDisposeScope();
     }
 }
