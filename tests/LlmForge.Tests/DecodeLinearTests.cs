@@ -19,7 +19,7 @@ public sealed class DecodeLinearTests
     [InlineData(130, 100, true, 1)]
     [InlineData(768, 768, true, 1)]
     [InlineData(64, 3072, false, 1)]
-    [InlineData(2100, 2050, true, 1)] // over 16 MB in fp32: split among workers
+    [InlineData(2100, 2050, true, 1)] // over 256 KB: split among threads
     [InlineData(130, 100, true, 3)] // several sequences: a group of four short by one
     [InlineData(768, 770, false, 8)]
     [InlineData(2100, 2050, true, 5)]
@@ -43,6 +43,27 @@ public sealed class DecodeLinearTests
             var error = (ours.to(ScalarType.Float32) - expected).abs() / (expected.abs() + 1);
             Assert.True(error.max().item<float>() <= tolerance, $"{dtype} [{rows}x{columns}]: largest relative error {error.max().item<float>()}");
         }
+    }
+
+    [Fact]
+    public void ProductsSharedWithHelperThreadsGiveTheBitsOfOneThread()
+    {
+        manual_seed(9);
+        using var noGrad = no_grad();
+        // Back-to-back products of several sizes, as a decoded token runs them: each handed to the helpers the
+        // moment the last one ends, so a helper late for one product meets the next.
+        var weights = new[] { (300, 512), (1024, 768), (64, 3000), (777, 333) }
+            .SelectMany(s => new[] { randn(s.Item1, s.Item2), randn(s.Item1, s.Item2).to(ScalarType.BFloat16) }).ToArray();
+        for (int round = 0; round < 50; round++)
+            foreach (var weight in weights)
+                foreach (int batch in new[] { 1, 3 })
+                {
+                    var x = randn(batch, 1, weight.size(1)).to(weight.dtype);
+                    Tensor alone, shared;
+                    using (DecodeLinear.OneThreadAround(1)) alone = DecodeLinear.Forward(weight, null, x);
+                    using (DecodeLinear.OneThreadAround(3)) shared = DecodeLinear.Forward(weight, null, x);
+                    Assert.True(alone.eq(shared).all().item<bool>(), $"{weight.dtype} [{weight.size(0)}x{weight.size(1)}] batch {batch}, round {round}");
+                }
     }
 
     [Fact]

@@ -15,8 +15,8 @@ namespace LlmForge.Model;
 /// </summary>
 /// <remarks>
 /// Only inference takes this path: a CPU tensor, no gradient recorded, one row, or up to <see cref="MaxRows"/> in a
-/// decoding step (<see cref="OneThreadAround"/>), contiguous weights under 2 GiB. Anything else goes to libtorch's <c>linear</c>. Large products are split among
-/// <see cref="torch.get_num_threads"/> workers.
+/// decoding step (<see cref="OneThreadAround"/>), contiguous weights under 2 GiB. Anything else goes to libtorch's <c>linear</c>. Products of
+/// 256 KB and more are split among <see cref="torch.get_num_threads"/> threads (<see cref="DecodeWorkers"/>).
 /// </remarks>
 public static class DecodeLinear
 {
@@ -30,11 +30,12 @@ public static class DecodeLinear
     const int RowsPerChunk = 64;
 
     /// <summary>
-    /// Products smaller than this run on the calling thread: waking a worker costs about what a few megabytes take
-    /// to stream, and on this project's machine a second core adds little bandwidth (26 GB/s alone, 27-30 with two;
-    /// splitting Qwen3-0.6B's 2-12 MB matrices as well gave the same tokens/s).
+    /// Products smaller than this run on the calling thread alone. Larger ones are shared with <see cref="DecodeWorkers"/>,
+    /// which stay awake between the products of a token: on this project's machine two threads then stream 25-31 GB/s
+    /// where one streams 17-25 (gpt2-small and Qwen3-0.6B, 2026-11-29), while waking pool threads for each product
+    /// (<c>Parallel.For</c>) gained nothing.
     /// </summary>
-    const long ParallelBytes = 16 << 20;
+    const long ParallelBytes = 256 << 10;
 
     /// <summary>
     /// Workers for the products; null: libtorch's thread count. Generation sets it while it runs libtorch's own (tiny)
@@ -128,10 +129,7 @@ public static class DecodeLinear
                 else if (bf16) Bf16Rows((ushort*)wAddress, (float*)xAddress, (float*)xAddress + half, (ushort*)yAddress, (float*)bAddress, columns, start, end);
                 else F32Rows((float*)wAddress, (float*)xAddress, (float*)yAddress, (float*)bAddress, columns, start, end);
             }
-            if (threads <= 1)
-                for (int c = 0; c < chunks; c++) Chunk(c);
-            else
-                Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Chunk);
+            DecodeWorkers.Run(threads, chunks, Chunk);
         }
         return result;
     }
