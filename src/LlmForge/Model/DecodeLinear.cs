@@ -43,6 +43,9 @@ public static class DecodeLinear
     /// </summary>
     [ThreadStatic] static int? _threads;
 
+    /// <summary>Threads for the products (and <see cref="Attention.DecodeAttention"/>): those given to <see cref="OneThreadAround"/>, else libtorch's.</summary>
+    internal static int Threads => _threads ?? get_num_threads();
+
     /// <summary>Runs the products on <paramref name="threads"/> workers and everything else libtorch does on one, until disposed.</summary>
     public static IDisposable OneThreadAround(int threads) => new ThreadScope(threads);
 
@@ -114,7 +117,7 @@ public static class DecodeLinear
             nint wAddress = (nint)w, xAddress = (nint)xp, yAddress = (nint)y, bAddress = (nint)bp;
             int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
             // Several rows make a product compute-bound: its work, not its bytes, decides whether a second core pays.
-            int threads = weight.numel() * weight.element_size() * batch < ParallelBytes ? 1 : Math.Min(_threads ?? get_num_threads(), chunks);
+            int threads = weight.numel() * weight.element_size() * batch < ParallelBytes ? 1 : Math.Min(Threads, chunks);
             void Chunk(int c)
             {
                 int start = c * RowsPerChunk, end = Math.Min(rows, start + RowsPerChunk);
@@ -266,10 +269,10 @@ public static class DecodeLinear
         }
     }
 
-    static float ToFloat(ushort bf16) => BitConverter.Int32BitsToSingle(bf16 << 16);
+    internal static float ToFloat(ushort bf16) => BitConverter.Int32BitsToSingle(bf16 << 16);
 
     /// <summary>fp32 to bf16, rounding to nearest with ties to even, as libtorch rounds (a NaN stays a NaN).</summary>
-    static ushort ToBf16(float value)
+    internal static ushort ToBf16(float value)
     {
         if (float.IsNaN(value)) return 0x7FC0;
         uint bits = BitConverter.SingleToUInt32Bits(value);

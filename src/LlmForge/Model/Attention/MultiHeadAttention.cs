@@ -105,7 +105,9 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
         long tokens = queries.size(2);
         if (past == 0) return nn.functional.scaled_dot_product_attention(queries, keys, values, p: p, is_casual: true);
         // One new token may look at every cached key; several need the mask offset by the cache.
-        if (tokens == 1) return nn.functional.scaled_dot_product_attention(queries, keys, values, p: p);
+        if (tokens == 1)
+            return (p == 0 ? DecodeAttention.TryAttend(queries, keys, values) : null)
+                ?? nn.functional.scaled_dot_product_attention(queries, keys, values, p: p);
         var allowed = CausalMask.Create(tokens, past, queries.device).logical_not();
         return nn.functional.scaled_dot_product_attention(queries, keys, values, allowed, p);
     }

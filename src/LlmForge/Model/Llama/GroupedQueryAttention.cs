@@ -107,7 +107,8 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>, ILinearSl
             // One new token sees every cached key, so a group's query heads can stand as that many queries to
             // their shared key/value head: no copy of the cache per group, and no mask.
             var grouped = queries.reshape(b, _numKvGroups, _groupSize, _headDim);
-            return nn.functional.scaled_dot_product_attention(grouped, keys, values).reshape(b, _numHeads, 1, _headDim);
+            var attended = DecodeAttention.TryAttend(grouped, keys, values) ?? nn.functional.scaled_dot_product_attention(grouped, keys, values);
+            return attended.reshape(b, _numHeads, 1, _headDim);
         }
         keys = Repeated(keys);
         values = Repeated(values);

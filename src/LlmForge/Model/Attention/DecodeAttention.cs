@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace LlmForge.Model.Attention;
+
+/// <summary>
+/// Attention of a decoding step's new token over the KV cache, read where it lies: for each key/value head, the
+/// scores of its queries against every cached key, their softmax, and the weighted sum of the values, in fp32.
+/// A decoded token reads the whole cache once a layer, so this is a stream like <see cref="DecodeLinear"/>'s: on this
+/// project's machine libtorch's fused attention for one query took 0.2 ms (fp32) and 0.35 ms (bf16) a layer after
+/// 540 tokens, 1-1.3 ms after 2,000, reading bf16 caches at about 6 GB/s.
+/// </summary>
+/// <remarks>
+/// Only inference takes this path (no gradient, the CPU, fp32 or bf16, one query position, each head's cached rows
+/// contiguous as <see cref="LayerKvCache"/> holds them); anything else returns null for libtorch's attention.
+/// Results agree with libtorch's to float rounding (bf16: one rounding of the output).
+/// </remarks>
+public static class DecodeAttention
+{
+    /// <summary>Cache bytes (keys and values) from which the heads are shared among threads.</summary>
+    const long ParallelBytes = 256 << 10;
+
+    /// <summary>
+    /// <c>softmax(q·kᵀ / √d)·v</c> for <paramref name="queries"/> <c>[B, G, Q, D]</c> (Q query heads sharing each of G
+    /// key/value heads, one position) over <paramref name="keys"/> and <paramref name="values"/> <c>[B, G, L, D]</c>;
+    /// null where this path does not apply.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static Tensor? TryAttend(Tensor queries, Tensor keys, Tensor values)
+    {
+        if (!DecodeLinear.Enabled || is_grad_enabled() || queries.device_type != DeviceType.CPU || queries.dim() != 4 || keys.dim() != 4
+            || queries.dtype is not (ScalarType.Float32 or ScalarType.BFloat16) || keys.dtype != queries.dtype || values.dtype != queries.dtype)
+            return null;
+        int batch = (int)queries.size(0), groups = (int)queries.size(1), perGroup = (int)queries.size(2), dim = (int)queries.size(3);
+        int length = (int)keys.size(2);
+        if (keys.size(0) != batch || keys.size(1) != groups || keys.size(3) != dim || values.size(0) != batch || values.size(1) != groups
+            || values.size(2) != length || values.size(3) != dim || length == 0
+            || keys.stride(3) != 1 || keys.stride(2) != dim || values.stride(3) != 1 || values.stride(2) != dim)
+            return null;
+        bool bf16 = queries.dtype == ScalarType.BFloat16;
+        using var q = queries.to(ScalarType.Float32).contiguous();
+        var result = empty([batch, groups, perGroup, dim], dtype: queries.dtype);
+        long keyHead = keys.stride(1), valueHead = values.stride(1);
+        long keyRow = keys.stride(0), valueRow = values.stride(0);
+        // Each head's rows are contiguous: the first head's view gives the address the others are strides away from.
+        using var firstKeys = keys.select(0, 0).select(0, 0);
+        using var firstValues = values.select(0, 0).select(0, 0);
+        double scale = 1 / Math.Sqrt(dim);
+        unsafe
+        {
+            fixed (byte* k = firstKeys.bytes, v = firstValues.bytes, o = result.bytes)
+            fixed (byte* qp = q.bytes)
+            {
+                nint kAddress = (nint)k, vAddress = (nint)v, oAddress = (nint)o, qAddress = (nint)qp;
+                int size = bf16 ? 2 : 4;
+                void Head(int h)
+                {
+                    int b = h / groups, g = h % groups;
+                    long rowOffset = (long)b * groups * perGroup * dim + (long)g * perGroup * dim;
+                    byte* kh = (byte*)kAddress + (b * keyRow + g * keyHead) * size;
+                    byte* vh = (byte*)vAddress + (b * valueRow + g * valueHead) * size;
+                    Attend((float*)qAddress + rowOffset, perGroup, kh, vh, bf16, length, dim, (float)scale, (byte*)oAddress + rowOffset * size);
+                }
+                long bytes = 2L * batch * groups * length * dim * size;
+                DecodeWorkers.Run(bytes < ParallelBytes ? 1 : DecodeLinear.Threads, batch * groups, Head);
+            }
+        }
+        return result;
+    }
+
+    [ThreadStatic] static float[]? _scratch;
+
+    /// <summary>One key/value head: <paramref name="count"/> queries (fp32, <paramref name="dim"/> apart) over <paramref name="length"/> cached rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
+    static unsafe void Attend(float* queries, int count, byte* keys, byte* values, bool bf16, int length, int dim, float scale, byte* output)
+    {
+        // Scores [count, length], a widened row, and the sums [count, dim], in one buffer kept per thread.
+        int need = count * length + dim + count * dim;
+        if (_scratch == null || _scratch.Length < need) _scratch = new float[Math.Max(need, 2 * (_scratch?.Length ?? 0))];
+        fixed (float* scratch = _scratch)
+        {
+            float* scores = scratch, row = scratch + count * length, sums = row + dim;
+            for (int j = 0; j < length; j++)
+            {
+                float* key = bf16 ? Widen((ushort*)keys + (long)j * dim, row, dim) : (float*)keys + (long)j * dim;
+                for (int i = 0; i < count; i++) scores[i * length + j] = Dot(queries + i * dim, key, dim) * scale;
+            }
+            for (int i = 0; i < count; i++) Softmax(scores + i * length, length);
+            new Span<float>(sums, count * dim).Clear();
+            for (int j = 0; j < length; j++)
+            {
+                float* value = bf16 ? Widen((ushort*)values + (long)j * dim, row, dim) : (float*)values + (long)j * dim;
+                for (int i = 0; i < count; i++) AddScaled(sums + i * dim, value, scores[i * length + j], dim);
+            }
+            for (int t = 0; t < count * dim; t++)
+                if (bf16) ((ushort*)output)[t] = DecodeLinear.ToBf16(sums[t]);
+                else ((float*)output)[t] = sums[t];
+        }
+    }
+
+    /// <summary>A bf16 row widened into <paramref name="into"/> (a bf16 value is the high half of its fp32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe float* Widen(ushort* source, float* into, int dim)
+    {
+        int k = 0;
+        for (; k + 16 <= dim; k += 16)
+        {
+            var (low, high) = Vector256.Widen(Vector256.Load(source + k));
+            Vector256.ShiftLeft(low, 16).AsSingle().Store(into + k);
+            Vector256.ShiftLeft(high, 16).AsSingle().Store(into + k + 8);
+        }
+        for (; k < dim; k++) into[k] = DecodeLinear.ToFloat(source[k]);
+        return into;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe float Dot(float* a, float* b, int dim)
+    {
+        var sum0 = Vector256<float>.Zero;
+        var sum1 = sum0;
+        int k = 0;
+        for (; k + 16 <= dim; k += 16)
+        {
+            sum0 = Vector256.FusedMultiplyAdd(Vector256.Load(a + k), Vector256.Load(b + k), sum0);
+            sum1 = Vector256.FusedMultiplyAdd(Vector256.Load(a + k + 8), Vector256.Load(b + k + 8), sum1);
+        }
+        float sum = Vector256.Sum(sum0 + sum1);
+        for (; k < dim; k++) sum += a[k] * b[k];
+        return sum;
+    }
+
+    /// <summary>Scores turned into weights that sum to 1, minus the largest first so that exp cannot overflow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Softmax(float* scores, int length)
+    {
+        float largest = float.NegativeInfinity;
+        for (int j = 0; j < length; j++) largest = Math.Max(largest, scores[j]);
+        var top = Vector256.Create(largest);
+        var total = Vector256<float>.Zero;
+        int k = 0;
+        for (; k + 8 <= length; k += 8)
+        {
+            var e = Vector256.Exp(Vector256.Load(scores + k) - top);
+            e.Store(scores + k);
+            total += e;
+        }
+        float sum = Vector256.Sum(total);
+        for (; k < length; k++) sum += scores[k] = MathF.Exp(scores[k] - largest);
+        float inverse = 1 / sum;
+        for (int j = 0; j < length; j++) scores[j] *= inverse;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void AddScaled(float* sums, float* value, float weight, int dim)
+    {
+        var w = Vector256.Create(weight);
+        int k = 0;
+        for (; k + 8 <= dim; k += 8) Vector256.FusedMultiplyAdd(Vector256.Load(value + k), w, Vector256.Load(sums + k)).Store(sums + k);
+        for (; k < dim; k++) sums[k] += value[k] * weight;
+    }
+}
