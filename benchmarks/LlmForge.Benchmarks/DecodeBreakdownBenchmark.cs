@@ -36,7 +36,9 @@ static class DecodeBreakdownBenchmark
             {
                 DecodeLinear.Enabled = kernel;
                 double products, forward;
+                // As generation runs a decoding step: the products on every thread, libtorch's own operations on one.
                 using (no_grad())
+                using (DecodeLinear.OneThreadAround(get_num_threads()))
                 {
                     var inputs = matrices.Select(m => randn([1, 1, m.shape[1]], dtype: dtype)).ToList();
                     products = MillisecondsEach(20, () =>

@@ -65,6 +65,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// </summary>
     public Tensor Apply(Tensor x, long start)
     {
+        if (DecodeRows(x) is int rows) return RotateInPlace(x, Enumerable.Repeat(start, rows).ToArray());
         using var scope = NewDisposeScope();
         var (cosTable, sinTable) = Tables(x.device, x.dtype);
         long tokens = x.size(2);
@@ -77,11 +78,60 @@ public sealed class RotaryEmbedding : IDisposable
     /// </summary>
     public Tensor Apply(Tensor x, long[] starts)
     {
+        if (DecodeRows(x) == starts.Length) return RotateInPlace(x, starts);
         using var scope = NewDisposeScope();
         var (cosTable, sinTable) = Tables(x.device, x.dtype);
         using var rows = tensor(starts, device: x.device);
         long[] shape = [starts.Length, 1, 1, HeadDim / 2];
         return Rotate(x, cosTable.index_select(0, rows).view(shape), sinTable.index_select(0, rows).view(shape)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// For a decoding step (one position, no gradient, contiguous fp32 or bf16 on the CPU): its sequences, B;
+    /// otherwise null. Rotating a token's few heads is a dozen libtorch operations of a few microseconds each, more
+    /// than the arithmetic, so such a step is rotated in one pass (<see cref="RotateInPlace"/>).
+    /// </summary>
+    static int? DecodeRows(Tensor x) =>
+        DecodeLinear.Enabled && !is_grad_enabled() && x.device_type == DeviceType.CPU && x.dim() == 4 && x.size(2) == 1
+        && x.dtype is ScalarType.Float32 or ScalarType.BFloat16 && x.is_contiguous() ? (int)x.size(0) : null;
+
+    /// <summary>
+    /// <see cref="Rotate"/> for one position per sequence, element by element where the tensors lie, rounding where
+    /// libtorch rounds (each product and sum to the dtype, with the tables in the dtype), so the bits are libtorch's.
+    /// </summary>
+    unsafe Tensor RotateInPlace(Tensor x, long[] positions)
+    {
+        var (cosTable, sinTable) = Tables(x.device, x.dtype);
+        int heads = (int)x.size(1), half = HeadDim / 2;
+        bool bf16 = x.dtype == ScalarType.BFloat16;
+        var result = empty_like(x);
+        fixed (byte* input = x.bytes, output = result.bytes, cosines = cosTable.bytes, sines = sinTable.bytes)
+        {
+            float Read(byte* at, long i) => bf16 ? DecodeLinear.ToFloat(((ushort*)at)[i]) : ((float*)at)[i];
+            float Round(float value) => bf16 ? DecodeLinear.ToFloat(DecodeLinear.ToBf16(value)) : value;
+            for (int b = 0; b < positions.Length; b++)
+                for (int h = 0; h < heads; h++)
+                {
+                    long row = ((long)b * heads + h) * HeadDim, angle = positions[b] * half;
+                    for (int i = 0; i < half; i++)
+                    {
+                        float cos = Read(cosines, angle + i), sin = Read(sines, angle + i);
+                        float x1 = Read(input, row + i), x2 = Read(input, row + half + i);
+                        float first = Round(Round(x1 * cos) - Round(x2 * sin)), second = Round(Round(x2 * cos) + Round(x1 * sin));
+                        if (bf16)
+                        {
+                            ((ushort*)output)[row + i] = DecodeLinear.ToBf16(first);
+                            ((ushort*)output)[row + half + i] = DecodeLinear.ToBf16(second);
+                        }
+                        else
+                        {
+                            ((float*)output)[row + i] = first;
+                            ((float*)output)[row + half + i] = second;
+                        }
+                    }
+                }
+        }
+        return result;
     }
 
     /// <summary><paramref name="x"/> rotated by angles whose cosines and sines broadcast against its halves.</summary>
