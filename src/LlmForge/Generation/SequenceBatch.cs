@@ -59,12 +59,8 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences) : IDis
     /// <exception cref="BadInputException">an option is out of range, or the generation cannot fit in memory (nothing was started).</exception>
     public void Start(IReadOnlyList<int> promptIds, GenerationOptions options, Func<int, bool> onToken, Action<Exception?> onEnd)
     {
-        options.Validated();
-        if (promptIds.Count == 0) throw new BadInputException("the prompt is empty: generation needs at least one token");
+        int positions = TextGenerator.Check(model, promptIds, options);
         if (!CanTake(promptIds, options)) throw new ArgumentException("this generation cannot join a batch (see CanTake)");
-        int positions = promptIds.Count + options.MaxNewTokens;
-        MemoryBudget.Require(model.KvCacheBytes(positions) + model.ForwardBytes(promptIds.Count),
-            $"the KV cache and activations of generation over {positions:N0} positions (a {promptIds.Count:N0}-token prompt and {options.MaxNewTokens:N0} new tokens)");
         if (options.MaxNewTokens == 0)
         {
             onEnd(null);

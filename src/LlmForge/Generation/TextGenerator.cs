@@ -15,18 +15,9 @@ public static class TextGenerator
     /// <exception cref="NonFiniteLogitsException">the model's logits are NaN or infinite (damaged or diverged weights).</exception>
     public static IEnumerable<int> Generate(ILanguageModel model, IReadOnlyList<int> promptIds, GenerationOptions options)
     {
-        options.Validated();
-        if (promptIds.Count == 0) throw new BadInputException("the prompt is empty: generation needs at least one token");
+        int positions = Check(model, promptIds, options);
         var device = model.Device;
         int contextLength = model.ContextLength;
-        // Positions ever fed at once: the prompt plus the new tokens, cropped to the context.
-        int positions = (int)Math.Min(contextLength, (long)promptIds.Count + options.MaxNewTokens);
-        if (options.MaxNewTokens > 0)
-        {
-            double cacheBytes = options.UseKvCache ? model.KvCacheBytes(positions) : 0;
-            MemoryBudget.Require(cacheBytes + model.ForwardBytes(positions),
-                $"the {(options.UseKvCache ? "KV cache and " : "")}activations of generation over {positions:N0} positions (a {promptIds.Count:N0}-token prompt and {options.MaxNewTokens:N0} new tokens, in a context of {contextLength:N0})");
-        }
         var ids = promptIds.ToList();
         int decodeThreads = get_num_threads();
         using var sampler = new Sampler(options);
@@ -67,6 +58,26 @@ public static class TextGenerator
         {
             if (wasTraining) model.Module.train();
         }
+    }
+
+    /// <summary>
+    /// Checks a generation before it starts (the options, a prompt, the memory its cache and activations need) and
+    /// returns the positions it will ever feed at once: the prompt plus the new tokens, cropped to the context.
+    /// </summary>
+    /// <exception cref="BadInputException">as <see cref="Generate"/>.</exception>
+    internal static int Check(ILanguageModel model, IReadOnlyList<int> promptIds, GenerationOptions options)
+    {
+        options.Validated();
+        if (promptIds.Count == 0) throw new BadInputException("the prompt is empty: generation needs at least one token");
+        int contextLength = model.ContextLength;
+        int positions = (int)Math.Min(contextLength, (long)promptIds.Count + options.MaxNewTokens);
+        if (options.MaxNewTokens > 0)
+        {
+            double cacheBytes = options.UseKvCache ? model.KvCacheBytes(positions) : 0;
+            MemoryBudget.Require(cacheBytes + model.ForwardBytes(positions),
+                $"the {(options.UseKvCache ? "KV cache and " : "")}activations of generation over {positions:N0} positions (a {promptIds.Count:N0}-token prompt and {options.MaxNewTokens:N0} new tokens, in a context of {contextLength:N0})");
+        }
+        return positions;
     }
 
     /// <summary>
