@@ -64,6 +64,41 @@ public sealed class SequenceBatchTests
         Assert.NotEqual(alone[2], TextGenerator.Generate(model, jobs[2].Prompt, jobs[2].Options with { Temperature = 0 }).ToList());
     }
 
+    [Theory, MemberData(nameof(Models))]
+    public void ALongPromptJoinsAChunkAStepWhileTheOthersKeepGenerating(string fixture)
+    {
+        using var loaded = Load(fixture);
+        var model = loaded.Network;
+        var options = new GenerationOptions { MaxNewTokens = 12 };
+        int[] running = [5 % model.OutputSize, 9 % model.OutputSize];
+        int[] longPrompt = [.. Enumerable.Range(0, 41).Select(i => (i * 53 + 17) % model.OutputSize)];
+        var runningAlone = TextGenerator.Generate(model, running, options with { MaxNewTokens = 30 }).ToList();
+        var longAlone = TextGenerator.Generate(model, longPrompt, options).ToList();
+
+        var runningIds = new List<int>();
+        var longIds = new List<int>();
+        int tokensWhileJoining = -1;
+        using (var batch = new SequenceBatch(model, maxSequences: 4, prefillChunk: 8))
+        {
+            batch.Start(running, options with { MaxNewTokens = 30 }, id => { runningIds.Add(id); return true; }, Assert.Null);
+            batch.Step();
+            batch.Step();
+            int before = runningIds.Count;
+            batch.Start(longPrompt, options, id =>
+            {
+                // The long prompt's first token: how many the other sequence got meanwhile.
+                if (longIds.Count == 0) tokensWhileJoining = runningIds.Count - before;
+                longIds.Add(id);
+                return true;
+            }, Assert.Null);
+            while (batch.Count > 0) batch.Step();
+        }
+        // 41 tokens in chunks of 8 take six steps; the running sequence got a token in each.
+        Assert.True(tokensWhileJoining >= 5, $"the running sequence got {tokensWhileJoining} tokens while the prompt joined");
+        Assert.Equal(runningAlone, runningIds);
+        Assert.Equal(longAlone, longIds);
+    }
+
     [Fact]
     public void ASequenceEndsAtItsStopIdOrWhenItsOwnerSaysSoAndTheOthersGoOn()
     {
@@ -87,7 +122,9 @@ public sealed class SequenceBatchTests
         Assert.Equal(greedy.Take(greedy.IndexOf(greedy[3]) + 1), stopped);
         Assert.Equal(greedy.Take(2), cut);
         Assert.Equal(greedy, full);
-        Assert.Equal(["cut", "stopped", "full"], ends);
+        // Each ended once; the one that ran its full length ended last.
+        Assert.Equal(["cut", "full", "stopped"], ends.Order());
+        Assert.Equal("full", ends[^1]);
     }
 
     [Fact]

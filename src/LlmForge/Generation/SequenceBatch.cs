@@ -1,14 +1,15 @@
 namespace LlmForge.Generation;
 
 /// <summary>
-/// Generations decoded together, such as a server's concurrent requests. Each sequence's prompt runs on its own
-/// (<see cref="Start"/>); then every <see cref="Step"/> feeds the last token of every running sequence as one row of a
-/// single forward pass (<see cref="KvCache.Rows"/>), so the weights, which a decoded token spends most of its time
-/// reading, are read once a step for all of them. Sequences join and leave between steps. Each keeps its own cache,
-/// sampler and options, and gets the ids <see cref="TextGenerator"/> gives it alone (batched products sum in another
-/// order, so to float rounding).
+/// Generations decoded together, such as a server's concurrent requests. Every <see cref="Step"/> feeds the last token
+/// of every running sequence as one row of a single forward pass (<see cref="KvCache.Rows"/>), so the weights, which a
+/// decoded token spends most of its time reading, are read once a step for all of them. A sequence that joins
+/// (<see cref="Start"/>) first has its prompt run on its own, <paramref name="prefillChunk"/> tokens a step, so that
+/// a long prompt holds the running sequences up for one chunk at a time rather than for all of it. Sequences join and
+/// leave between steps. Each keeps its own cache, sampler and options, and gets the ids <see cref="TextGenerator"/>
+/// gives it alone (batched products and a prompt in chunks sum in another order, so to float rounding).
 /// </summary>
-public sealed class SequenceBatch(ILanguageModel model, int maxSequences) : IDisposable
+public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int prefillChunk = 64) : IDisposable
 {
     /// <summary>A running generation: what it needs for its next step, and whom to tell.</summary>
     sealed class Sequence(KvCache cache, Sampler sampler, GenerationOptions options, Func<int, bool> onToken, Action<Exception?> onEnd)
@@ -17,6 +18,10 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences) : IDis
         public Sampler Sampler => sampler;
         public int Last;
         int _produced;
+
+        /// <summary>The prompt, and how much of it the cache holds so far.</summary>
+        public required int[] Prompt { get; init; }
+        public int Fed;
 
         /// <summary>Hands <paramref name="id"/> over; false when the sequence is done (a stop id, its length, or its owner said so).</summary>
         public bool Continue(int id)
@@ -35,13 +40,17 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences) : IDis
     }
 
     readonly List<Sequence> _running = [];
+    readonly int _prefillChunk = prefillChunk >= 1 ? prefillChunk : throw new ArgumentOutOfRangeException(nameof(prefillChunk), "at least one token a step");
     readonly int _threads = get_num_threads();
 
-    /// <summary>Sequences running.</summary>
-    public int Count => _running.Count;
+    /// <summary>Sequences whose prompt is still being run, first come first.</summary>
+    readonly Queue<Sequence> _prefilling = new();
+
+    /// <summary>Sequences taken: running, or with their prompt still being run.</summary>
+    public int Count => _running.Count + _prefilling.Count;
 
     /// <summary>Whether another sequence would exceed the batch's size.</summary>
-    public bool IsFull => _running.Count >= maxSequences;
+    public bool IsFull => Count >= maxSequences;
 
     /// <summary>
     /// Whether a generation can run here: with the KV cache, on the CPU (where <see cref="DecodeLinear"/> reads the
@@ -52,9 +61,9 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences) : IDis
         options.UseKvCache && model.Device.type == DeviceType.CPU && (long)promptIds.Count + options.MaxNewTokens <= model.ContextLength;
 
     /// <summary>
-    /// Runs the prompt and picks the first token. <paramref name="onToken"/> gets each new id and returns whether to
-    /// go on; <paramref name="onEnd"/> is called once when the sequence ends (with the error if it failed), on the
-    /// thread that calls <see cref="Start"/> or <see cref="Step"/>.
+    /// Takes a generation: the next steps run its prompt, then pick its tokens. <paramref name="onToken"/> gets each new
+    /// id and returns whether to go on; <paramref name="onEnd"/> is called once when the sequence ends (with the error if
+    /// it failed), on the thread that calls <see cref="Start"/> or <see cref="Step"/>.
     /// </summary>
     /// <exception cref="BadInputException">an option is out of range, or the generation cannot fit in memory (nothing was started).</exception>
     public void Start(IReadOnlyList<int> promptIds, GenerationOptions options, Func<int, bool> onToken, Action<Exception?> onEnd)
@@ -67,27 +76,43 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences) : IDis
             return;
         }
         model.Module.eval();
-        var sequence = new Sequence(model.NewKvCache(positions), new Sampler(options), options, onToken, onEnd);
-        int first;
+        _prefilling.Enqueue(new Sequence(model.NewKvCache(positions), new Sampler(options), options, onToken, onEnd) { Prompt = [.. promptIds] });
+    }
+
+    /// <summary>One chunk of the first waiting prompt (its first token when it is done), then one token for every running sequence.</summary>
+    public void Step()
+    {
+        if (_prefilling.Count > 0) Prefill(_prefilling.Peek());
+        if (_running.Count > 0) Decode();
+    }
+
+    /// <summary>The next <c>prefillChunk</c> tokens of <paramref name="sequence"/>'s prompt into its cache; after the last, its first token.</summary>
+    void Prefill(Sequence sequence)
+    {
+        int take = Math.Min(_prefillChunk, sequence.Prompt.Length - sequence.Fed), first = -1;
         try
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var logits = model.forward(tensor(promptIds.Select(i => (long)i).ToArray(), [1, promptIds.Count], device: model.Device), sequence.Cache);
-            first = (int)sequence.Sampler.Next(logits[.., -1, ..]).item<long>();
+            var ids = sequence.Prompt.Skip(sequence.Fed).Take(take).Select(i => (long)i).ToArray();
+            var logits = model.forward(tensor(ids, [1, take], device: model.Device), sequence.Cache);
+            sequence.Fed += take;
+            if (sequence.Fed == sequence.Prompt.Length) first = (int)sequence.Sampler.Next(logits[.., -1, ..]).item<long>();
         }
         catch (Exception e)
         {
+            _prefilling.Dequeue();
             sequence.End(e);
             return;
         }
+        if (first < 0) return;
+        _prefilling.Dequeue();
         Deliver(sequence, first);
     }
 
     /// <summary>One token for every running sequence, from one forward pass.</summary>
-    public void Step()
+    void Decode()
     {
-        if (_running.Count == 0) return;
         var rows = _running.ToArray();
         var next = new int?[rows.Length];
         var failed = new Exception?[rows.Length];
@@ -136,10 +161,11 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences) : IDis
         else sequence.End(null);
     }
 
-    /// <summary>Ends every running sequence as cancelled (the batch is going away).</summary>
+    /// <summary>Ends every sequence taken as cancelled (the batch is going away).</summary>
     public void Dispose()
     {
-        var left = _running.ToArray();
+        var left = _prefilling.Concat(_running).ToArray();
+        _prefilling.Clear();
         _running.Clear();
         foreach (var sequence in left) sequence.End(new OperationCanceledException("the generation was stopped"));
     }
