@@ -79,17 +79,23 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
         _prefilling.Enqueue(new Sequence(model.NewKvCache(positions), new Sampler(options), options, onToken, onEnd) { Prompt = [.. promptIds] });
     }
 
-    /// <summary>One chunk of the first waiting prompt (its first token when it is done), then one token for every running sequence.</summary>
+    /// <summary>
+    /// Up to <c>prefillChunk</c> tokens of the waiting prompts, first come first (several short ones, or a chunk of a
+    /// long one; each its first token when it is done), then one token for every running sequence.
+    /// </summary>
     public void Step()
     {
-        if (_prefilling.Count > 0) Prefill(_prefilling.Peek());
+        for (int budget = _prefillChunk; budget > 0 && _prefilling.Count > 0;) budget -= Prefill(_prefilling.Peek(), budget);
         if (_running.Count > 0) Decode();
     }
 
-    /// <summary>The next <c>prefillChunk</c> tokens of <paramref name="sequence"/>'s prompt into its cache; after the last, its first token.</summary>
-    void Prefill(Sequence sequence)
+    /// <summary>
+    /// Up to <paramref name="most"/> more tokens of <paramref name="sequence"/>'s prompt into its cache, and after the
+    /// last its first token; returns the tokens run.
+    /// </summary>
+    int Prefill(Sequence sequence, int most)
     {
-        int take = Math.Min(_prefillChunk, sequence.Prompt.Length - sequence.Fed), first = -1;
+        int take = Math.Min(most, sequence.Prompt.Length - sequence.Fed), first = -1;
         try
         {
             using var scope = NewDisposeScope();
@@ -103,11 +109,14 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
         {
             _prefilling.Dequeue();
             sequence.End(e);
-            return;
+            return take;
         }
-        if (first < 0) return;
-        _prefilling.Dequeue();
-        Deliver(sequence, first);
+        if (first >= 0)
+        {
+            _prefilling.Dequeue();
+            Deliver(sequence, first);
+        }
+        return take;
     }
 
     /// <summary>One token for every running sequence, from one forward pass.</summary>
