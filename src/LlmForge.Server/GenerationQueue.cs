@@ -132,7 +132,7 @@ public sealed class GenerationQueue : IDisposable
         {
             var run = new CompletionRun(served, job, emit, cancel);
             if (batch.CanTake(job.PromptIds, run.Options))
-                batch.Start(job.PromptIds, run.Options, run.Add, error => End(error == null ? run.Finish : null, error));
+                batch.Start(job.PromptIds, run.Options, run.Add, error => End(error == null ? run.Finish : null, error), () => cancel.IsCancellationRequested);
             else
             {
                 // Past the context (a sliding window) or without the cache: alone, as without batching.

@@ -100,6 +100,31 @@ public sealed class SequenceBatchTests
     }
 
     [Fact]
+    public void AnOwnerWhoLeavesDuringALongPromptEndsItBeforeItsFirstToken()
+    {
+        using var loaded = Load("tiny-gpt2");
+        var model = loaded.Network;
+        int[] prompt = [.. Enumerable.Range(0, 40).Select(i => i * 7 + 1)];
+        var options = new GenerationOptions { MaxNewTokens = 5 };
+        bool left = false;
+        Exception? ended = null;
+        var tokens = new List<int>();
+        var other = new List<int>();
+        using (var batch = new SequenceBatch(model, 4, prefillChunk: 8))
+        {
+            batch.Start(prompt, options, id => { tokens.Add(id); return true; }, error => ended = error, () => left);
+            batch.Start([3], options, id => { other.Add(id); return true; }, Assert.Null);
+            batch.Step();
+            batch.Step();
+            left = true;
+            while (batch.Count > 0) batch.Step();
+        }
+        Assert.IsType<OperationCanceledException>(ended);
+        Assert.Empty(tokens);
+        Assert.Equal(TextGenerator.Generate(model, [3], options), other);
+    }
+
+    [Fact]
     public void ASequenceEndsAtItsStopIdOrWhenItsOwnerSaysSoAndTheOthersGoOn()
     {
         using var loaded = Load("tiny-gpt2");

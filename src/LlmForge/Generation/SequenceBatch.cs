@@ -23,6 +23,9 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
         public required int[] Prompt { get; init; }
         public int Fed;
 
+        /// <summary>Whether its owner no longer wants it (asked between prompt chunks; after that, <c>onToken</c> answers).</summary>
+        public Func<bool>? Cancelled { get; init; }
+
         /// <summary>Hands <paramref name="id"/> over; false when the sequence is done (a stop id, its length, or its owner said so).</summary>
         public bool Continue(int id)
         {
@@ -63,10 +66,12 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
     /// <summary>
     /// Takes a generation: the next steps run its prompt, then pick its tokens. <paramref name="onToken"/> gets each new
     /// id and returns whether to go on; <paramref name="onEnd"/> is called once when the sequence ends (with the error if
-    /// it failed), on the thread that calls <see cref="Start"/> or <see cref="Step"/>.
+    /// it failed), on the thread that calls <see cref="Start"/> or <see cref="Step"/>. <paramref name="cancelled"/>, asked
+    /// before each chunk of the prompt, ends a sequence whose owner left before its first token
+    /// (<see cref="OperationCanceledException"/>).
     /// </summary>
     /// <exception cref="BadInputException">an option is out of range, or the generation cannot fit in memory (nothing was started).</exception>
-    public void Start(IReadOnlyList<int> promptIds, GenerationOptions options, Func<int, bool> onToken, Action<Exception?> onEnd)
+    public void Start(IReadOnlyList<int> promptIds, GenerationOptions options, Func<int, bool> onToken, Action<Exception?> onEnd, Func<bool>? cancelled = null)
     {
         int positions = TextGenerator.Check(model, promptIds, options);
         if (!CanTake(promptIds, options)) throw new ArgumentException("this generation cannot join a batch (see CanTake)");
@@ -76,7 +81,7 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
             return;
         }
         model.Module.eval();
-        _prefilling.Enqueue(new Sequence(model.NewKvCache(positions), new Sampler(options), options, onToken, onEnd) { Prompt = [.. promptIds] });
+        _prefilling.Enqueue(new Sequence(model.NewKvCache(positions), new Sampler(options), options, onToken, onEnd) { Prompt = [.. promptIds], Cancelled = cancelled });
     }
 
     /// <summary>
@@ -95,6 +100,12 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
     /// </summary>
     int Prefill(Sequence sequence, int most)
     {
+        if (sequence.Cancelled?.Invoke() == true)
+        {
+            _prefilling.Dequeue();
+            sequence.End(new OperationCanceledException("the generation was cancelled before its first token"));
+            return 0;
+        }
         int take = Math.Min(most, sequence.Prompt.Length - sequence.Fed), first = -1;
         try
         {
