@@ -22,7 +22,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (DecodeRows(x)) return NormaliseInPlace(x);
+        if (DecodeRows(x)) return NormaliseInOnePass(x);
         using var scope = NewDisposeScope();
         var input = x.to(ScalarType.Float32);
         var meanSquare = input.pow(2).mean([-1], keepdim: true);
@@ -43,7 +43,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// to the dtype, then times the scale rounded again, as libtorch rounds; its reductions differ in order, so the
     /// results agree to float rounding (fp32 within a few units in the last place).
     /// </summary>
-    unsafe Tensor NormaliseInPlace(Tensor x)
+    unsafe Tensor NormaliseInOnePass(Tensor x)
     {
         int dim = (int)scale.numel(), rows = (int)(x.numel() / dim);
         bool bf16 = x.dtype == ScalarType.BFloat16;

@@ -65,7 +65,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// </summary>
     public Tensor Apply(Tensor x, long start)
     {
-        if (DecodeRows(x) is int rows) return RotateInPlace(x, Enumerable.Repeat(start, rows).ToArray());
+        if (DecodeRows(x) is int rows) return RotateInOnePass(x, Enumerable.Repeat(start, rows).ToArray());
         using var scope = NewDisposeScope();
         var (cosTable, sinTable) = Tables(x.device, x.dtype);
         long tokens = x.size(2);
@@ -78,7 +78,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// </summary>
     public Tensor Apply(Tensor x, long[] starts)
     {
-        if (DecodeRows(x) == starts.Length) return RotateInPlace(x, starts);
+        if (DecodeRows(x) == starts.Length) return RotateInOnePass(x, starts);
         using var scope = NewDisposeScope();
         var (cosTable, sinTable) = Tables(x.device, x.dtype);
         using var rows = tensor(starts, device: x.device);
@@ -89,7 +89,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// <summary>
     /// For a decoding step (one position, no gradient, contiguous fp32 or bf16 on the CPU): its sequences, B;
     /// otherwise null. Rotating a token's few heads is a dozen libtorch operations of a few microseconds each, more
-    /// than the arithmetic, so such a step is rotated in one pass (<see cref="RotateInPlace"/>).
+    /// than the arithmetic, so such a step is rotated in one pass (<see cref="RotateInOnePass"/>).
     /// </summary>
     static int? DecodeRows(Tensor x) =>
         DecodeLinear.Enabled && !is_grad_enabled() && x.device_type == DeviceType.CPU && x.dim() == 4 && x.size(2) == 1
@@ -99,7 +99,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// <see cref="Rotate"/> for one position per sequence, element by element where the tensors lie, rounding where
     /// libtorch rounds (each product and sum to the dtype, with the tables in the dtype), so the bits are libtorch's.
     /// </summary>
-    unsafe Tensor RotateInPlace(Tensor x, long[] positions)
+    unsafe Tensor RotateInOnePass(Tensor x, long[] positions)
     {
         var (cosTable, sinTable) = Tables(x.device, x.dtype);
         int heads = (int)x.size(1), half = HeadDim / 2;
