@@ -47,16 +47,7 @@ static class LogitScan
         var values = MemoryMarshal.Cast<byte, ushort>(logits.bytes).Slice(b * vocabulary, vocabulary);
         if (_widened == null || _widened.Length < vocabulary) _widened = new float[vocabulary];
         var widened = _widened.AsSpan(0, vocabulary);
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + Vector256<ushort>.Count <= values.Length; i += Vector256<ushort>.Count)
-            {
-                // A bf16 value is the high half of its fp32.
-                var (low, high) = Vector256.Widen(Vector256.Create(values.Slice(i, Vector256<ushort>.Count)));
-                Vector256.ShiftLeft(low, 16).AsSingle().CopyTo(widened.Slice(i));
-                Vector256.ShiftLeft(high, 16).AsSingle().CopyTo(widened.Slice(i + Vector256<uint>.Count));
-            }
-        for (; i < values.Length; i++) widened[i] = BitConverter.Int32BitsToSingle(values[i] << 16);
+        Bf16.Widen(values, widened);
         return widened;
     }
 

@@ -101,7 +101,7 @@ public static class DecodeLinear
             {
                 var values = MemoryMarshal.Cast<byte, ushort>(contiguous.bytes);
                 for (int b = 0; b < batch; b++)
-                    for (int k = 0; k < columns; k++) input[b * stride + (k % 2) * half + k / 2] = ToFloat(values[b * columns + k]);
+                    for (int k = 0; k < columns; k++) input[b * stride + (k % 2) * half + k / 2] = Bf16.ToFloat(values[b * columns + k]);
             }
             else MemoryMarshal.Cast<byte, float>(contiguous.bytes).CopyTo(input);
         }
@@ -189,8 +189,8 @@ public static class DecodeLinear
             }
             float sum = Vector256.Sum((a0 + a1) + (a2 + a3));
             ushort* values = (ushort*)row;
-            for (int k = 2 * j; k < columns; k++) sum += ToFloat(values[k]) * (k % 2 == 0 ? xEven[k / 2] : xOdd[k / 2]);
-            y[r] = ToBf16(bias == null ? sum : sum + bias[r]);
+            for (int k = 2 * j; k < columns; k++) sum += Bf16.ToFloat(values[k]) * (k % 2 == 0 ? xEven[k / 2] : xOdd[k / 2]);
+            y[r] = Bf16.FromFloat(bias == null ? sum : sum + bias[r]);
         }
     }
 
@@ -256,26 +256,17 @@ public static class DecodeLinear
             ushort* values = (ushort*)row;
             for (int k = 2 * j; k < columns; k++)
             {
-                float wk = ToFloat(values[k]);
+                float wk = Bf16.ToFloat(values[k]);
                 int at = k / 2;
                 if (k % 2 == 0) { s0 += wk * e0[at]; s1 += wk * e1[at]; s2 += wk * e2[at]; s3 += wk * e3[at]; }
                 else { s0 += wk * o0[at]; s1 += wk * o1[at]; s2 += wk * o2[at]; s3 += wk * o3[at]; }
             }
             float add = bias == null ? 0 : bias[r];
-            y[r] = ToBf16(s0 + add);
-            if (count > 1) y[rows + r] = ToBf16(s1 + add);
-            if (count > 2) y[2L * rows + r] = ToBf16(s2 + add);
-            if (count > 3) y[3L * rows + r] = ToBf16(s3 + add);
+            y[r] = Bf16.FromFloat(s0 + add);
+            if (count > 1) y[rows + r] = Bf16.FromFloat(s1 + add);
+            if (count > 2) y[2L * rows + r] = Bf16.FromFloat(s2 + add);
+            if (count > 3) y[3L * rows + r] = Bf16.FromFloat(s3 + add);
         }
     }
 
-    internal static float ToFloat(ushort bf16) => BitConverter.Int32BitsToSingle(bf16 << 16);
-
-    /// <summary>fp32 to bf16, rounding to nearest with ties to even, as libtorch rounds (a NaN stays a NaN).</summary>
-    internal static ushort ToBf16(float value)
-    {
-        if (float.IsNaN(value)) return 0x7FC0;
-        uint bits = BitConverter.SingleToUInt32Bits(value);
-        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-    }
 }

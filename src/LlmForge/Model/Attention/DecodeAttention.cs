@@ -83,34 +83,27 @@ public static class DecodeAttention
             float* scores = scratch, row = scratch + count * length, sums = row + dim;
             for (int j = 0; j < length; j++)
             {
-                float* key = bf16 ? Widen((ushort*)keys + (long)j * dim, row, dim) : (float*)keys + (long)j * dim;
+                float* key = bf16 ? Widened((ushort*)keys + (long)j * dim, row, dim) : (float*)keys + (long)j * dim;
                 for (int i = 0; i < count; i++) scores[i * length + j] = Dot(queries + i * dim, key, dim) * scale;
             }
             for (int i = 0; i < count; i++) Softmax(scores + i * length, length);
             new Span<float>(sums, count * dim).Clear();
             for (int j = 0; j < length; j++)
             {
-                float* value = bf16 ? Widen((ushort*)values + (long)j * dim, row, dim) : (float*)values + (long)j * dim;
+                float* value = bf16 ? Widened((ushort*)values + (long)j * dim, row, dim) : (float*)values + (long)j * dim;
                 for (int i = 0; i < count; i++) AddScaled(sums + i * dim, value, scores[i * length + j], dim);
             }
             for (int t = 0; t < count * dim; t++)
-                if (bf16) ((ushort*)output)[t] = DecodeLinear.ToBf16(sums[t]);
+                if (bf16) ((ushort*)output)[t] = Bf16.FromFloat(sums[t]);
                 else ((float*)output)[t] = sums[t];
         }
     }
 
-    /// <summary>A bf16 row widened into <paramref name="into"/> (a bf16 value is the high half of its fp32).</summary>
+    /// <summary>A bf16 row widened into <paramref name="into"/>, which is returned.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe float* Widen(ushort* source, float* into, int dim)
+    static unsafe float* Widened(ushort* source, float* into, int dim)
     {
-        int k = 0;
-        for (; k + 16 <= dim; k += 16)
-        {
-            var (low, high) = Vector256.Widen(Vector256.Load(source + k));
-            Vector256.ShiftLeft(low, 16).AsSingle().Store(into + k);
-            Vector256.ShiftLeft(high, 16).AsSingle().Store(into + k + 8);
-        }
-        for (; k < dim; k++) into[k] = DecodeLinear.ToFloat(source[k]);
+        Bf16.Widen(new ReadOnlySpan<ushort>(source, dim), new Span<float>(into, dim));
         return into;
     }
 

@@ -50,7 +50,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var result = empty_like(x);
         fixed (byte* input = x.bytes, output = result.bytes, weights = scale.bytes)
         {
-            float Read(byte* at, long i) => bf16 ? DecodeLinear.ToFloat(((ushort*)at)[i]) : ((float*)at)[i];
+            float Read(byte* at, long i) => bf16 ? Bf16.ToFloat(((ushort*)at)[i]) : ((float*)at)[i];
             for (int r = 0; r < rows; r++)
             {
                 long row = (long)r * dim;
@@ -64,7 +64,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
                 for (int i = 0; i < dim; i++)
                 {
                     float normalised = Read(input, row + i) * inverse;
-                    if (bf16) ((ushort*)output)[row + i] = DecodeLinear.ToBf16(DecodeLinear.ToFloat(((ushort*)weights)[i]) * DecodeLinear.ToFloat(DecodeLinear.ToBf16(normalised)));
+                    if (bf16) ((ushort*)output)[row + i] = Bf16.FromFloat(Bf16.ToFloat(((ushort*)weights)[i]) * Bf16.ToFloat(Bf16.FromFloat(normalised)));
                     else ((float*)output)[row + i] = ((float*)weights)[i] * normalised;
                 }
             }

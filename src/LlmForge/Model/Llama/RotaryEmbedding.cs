@@ -107,8 +107,8 @@ public sealed class RotaryEmbedding : IDisposable
         var result = empty_like(x);
         fixed (byte* input = x.bytes, output = result.bytes, cosines = cosTable.bytes, sines = sinTable.bytes)
         {
-            float Read(byte* at, long i) => bf16 ? DecodeLinear.ToFloat(((ushort*)at)[i]) : ((float*)at)[i];
-            float Round(float value) => bf16 ? DecodeLinear.ToFloat(DecodeLinear.ToBf16(value)) : value;
+            float Read(byte* at, long i) => bf16 ? Bf16.ToFloat(((ushort*)at)[i]) : ((float*)at)[i];
+            float Round(float value) => bf16 ? Bf16.ToFloat(Bf16.FromFloat(value)) : value;
             for (int b = 0; b < positions.Length; b++)
                 for (int h = 0; h < heads; h++)
                 {
@@ -120,8 +120,8 @@ public sealed class RotaryEmbedding : IDisposable
                         float first = Round(Round(x1 * cos) - Round(x2 * sin)), second = Round(Round(x2 * cos) + Round(x1 * sin));
                         if (bf16)
                         {
-                            ((ushort*)output)[row + i] = DecodeLinear.ToBf16(first);
-                            ((ushort*)output)[row + half + i] = DecodeLinear.ToBf16(second);
+                            ((ushort*)output)[row + i] = Bf16.FromFloat(first);
+                            ((ushort*)output)[row + half + i] = Bf16.FromFloat(second);
                         }
                         else
                         {

@@ -1,0 +1,36 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace LlmForge.Model;
+
+/// <summary>
+/// bf16 numbers as the decode paths read and write them where they lie: a bf16 value is the high half of its fp32,
+/// so widening is exact (a shift), and narrowing rounds to nearest with ties to even, as libtorch rounds.
+/// </summary>
+static class Bf16
+{
+    public static float ToFloat(ushort bf16) => BitConverter.Int32BitsToSingle(bf16 << 16);
+
+    /// <summary>fp32 to bf16, rounding to nearest with ties to even (a NaN stays a NaN).</summary>
+    public static ushort FromFloat(float value)
+    {
+        if (float.IsNaN(value)) return 0x7FC0;
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+    }
+
+    /// <summary><paramref name="source"/> widened into the first values of <paramref name="into"/>, sixteen at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
+    public static void Widen(ReadOnlySpan<ushort> source, Span<float> into)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + Vector256<ushort>.Count <= source.Length; i += Vector256<ushort>.Count)
+            {
+                var (low, high) = Vector256.Widen(Vector256.Create(source.Slice(i, Vector256<ushort>.Count)));
+                Vector256.ShiftLeft(low, 16).AsSingle().CopyTo(into.Slice(i));
+                Vector256.ShiftLeft(high, 16).AsSingle().CopyTo(into.Slice(i + Vector256<uint>.Count));
+            }
+        for (; i < source.Length; i++) into[i] = ToFloat(source[i]);
+    }
+}
