@@ -9,7 +9,7 @@ namespace LlmForge.Benchmarks;
 /// of <see cref="TextGenerator"/> (forward, greedy pick, bookkeeping). The differences are what the layers around the
 /// products and the generation loop add. Each is measured with libtorch's products and with <see cref="DecodeLinear"/>'s,
 /// over weights packed by <see cref="WeightArena"/> (<c>LLMFORGE_NO_ARENA=1</c> leaves them as allocated, to compare).
-/// With a batch, also a decoding step of that many sequences.
+/// With a batch, also a decoding step of that many sequences, reading the weights row by row and in panels (<see cref="DecodePanels"/>).
 /// </summary>
 static class DecodeBreakdownBenchmark
 {
@@ -68,8 +68,10 @@ static class DecodeBreakdownBenchmark
             DecodeLinear.Enabled = true;
             int batch = Args.Number(args, 3, 1);
             if (batch > 1)
+                foreach (bool inPanels in new[] { false, true })
+                using (var panels = inPanels ? new DecodePanels() : null)
                 using (no_grad())
-                using (DecodeLinear.OneThreadAround(get_num_threads())) // several rows take DecodeLinear in a decoding step only
+                using (DecodeLinear.OneThreadAround(get_num_threads(), panels)) // several rows take DecodeLinear in a decoding step only
                 {
                     var xs = matrices.Select(m => randn([batch, 1, m.shape[1]], dtype: dtype)).ToList();
                     double products = MillisecondsEach(10, () =>
@@ -84,7 +86,8 @@ static class DecodeBreakdownBenchmark
                         using var scope = NewDisposeScope();
                         model.forward(randint(1000, 2000, [batch, 1]), cache);
                     });
-                    Console.WriteLine($"  batch of {batch}: products alone {products:F1} ms, model forward {forward:F1} ms a step ({batch * 1000 / forward:F0} tokens/s)");
+
+                    Console.WriteLine($"  batch of {batch}, weights {(inPanels ? "in panels" : "row by row")}: products alone {products:F1} ms, model forward {forward:F1} ms a step ({batch * 1000 / forward:F0} tokens/s)");
                 }
         }
         return 0;

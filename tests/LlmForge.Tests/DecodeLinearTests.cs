@@ -3,7 +3,7 @@ namespace LlmForge.Tests;
 /// <summary>
 /// <see cref="DecodeLinear"/>'s one-row products against libtorch's <c>linear</c> (fp32 to float rounding, bf16 to one
 /// rounding of the output), on shapes that leave tails of every kind, with and without bias, on one worker and on
-/// several; and <see cref="WeightArena"/> leaving a model's outputs and parameters as they were.
+/// several, reading the weights as they lie and in panels (<see cref="DecodePanels"/>); and <see cref="WeightArena"/> leaving a model's outputs and parameters as they were.
 /// </summary>
 public sealed class DecodeLinearTests
 {
@@ -23,25 +23,35 @@ public sealed class DecodeLinearTests
     [InlineData(130, 100, true, 3)] // several sequences: a group of four short by one
     [InlineData(768, 770, false, 8)]
     [InlineData(2100, 2050, true, 5)]
+    [InlineData(50, 45, true, 2)] // panels: the last one short, an odd column count for bf16's pairs
+    [InlineData(1000, 33, false, 16)] // two groups of eight
+    [InlineData(17, 1, true, 9)]
     public void FewRowProductsEqualLibtorchsInFp32AndBf16(int rows, int columns, bool withBias, int batch)
     {
         manual_seed(rows + columns + batch);
         using var noGrad = no_grad();
         foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        foreach (bool inPanels in new[] { false, true })
         {
             var weight = randn(rows, columns).to(dtype);
             var bias = withBias ? randn(rows).to(dtype) : null;
             var x = randn(batch, 1, columns).to(dtype);
             Tensor ours;
             // Several rows take this path in a decoding step only.
-            using (DecodeLinear.OneThreadAround(get_num_threads())) ours = DecodeLinear.Forward(weight, bias, x);
+            using (var panels = inPanels ? new DecodePanels() : null)
+            using (DecodeLinear.OneThreadAround(get_num_threads(), panels))
+            {
+                ours = DecodeLinear.Forward(weight, bias, x);
+                // One row reads the weights as they lie; two or more the panels.
+                Assert.Equal(inPanels && batch > 1, panels?.Bytes > 0);
+            }
             Assert.Equal(new long[] { batch, 1, rows }, ours.shape);
             Assert.Equal(dtype, ours.dtype);
             var expected = Reference(weight, bias, x);
             // fp32: the same sum in another order; bf16: the fp32 sum rounded once to 8 bits of mantissa.
             double tolerance = dtype == ScalarType.Float32 ? 1e-4 : 1.0 / 128;
             var error = (ours.to(ScalarType.Float32) - expected).abs() / (expected.abs() + 1);
-            Assert.True(error.max().item<float>() <= tolerance, $"{dtype} [{rows}x{columns}]: largest relative error {error.max().item<float>()}");
+            Assert.True(error.max().item<float>() <= tolerance, $"{dtype} [{rows}x{columns}], panels {inPanels}: largest relative error {error.max().item<float>()}");
         }
     }
 
@@ -54,16 +64,18 @@ public sealed class DecodeLinearTests
         // moment the last one ends, so a helper late for one product meets the next.
         var weights = new[] { (300, 512), (1024, 768), (64, 3000), (777, 333) }
             .SelectMany(s => new[] { randn(s.Item1, s.Item2), randn(s.Item1, s.Item2).to(ScalarType.BFloat16) }).ToArray();
+        using var panels = new DecodePanels();
         for (int round = 0; round < 50; round++)
             foreach (var weight in weights)
                 foreach (int batch in new[] { 1, 3 })
-                {
-                    var x = randn(batch, 1, weight.size(1)).to(weight.dtype);
-                    Tensor alone, shared;
-                    using (DecodeLinear.OneThreadAround(1)) alone = DecodeLinear.Forward(weight, null, x);
-                    using (DecodeLinear.OneThreadAround(3)) shared = DecodeLinear.Forward(weight, null, x);
-                    Assert.True(alone.eq(shared).all().item<bool>(), $"{weight.dtype} [{weight.size(0)}x{weight.size(1)}] batch {batch}, round {round}");
-                }
+                    foreach (var inPanels in new[] { null, panels })
+                    {
+                        var x = randn(batch, 1, weight.size(1)).to(weight.dtype);
+                        Tensor alone, shared;
+                        using (DecodeLinear.OneThreadAround(1, inPanels)) alone = DecodeLinear.Forward(weight, null, x);
+                        using (DecodeLinear.OneThreadAround(3, inPanels)) shared = DecodeLinear.Forward(weight, null, x);
+                        Assert.True(alone.eq(shared).all().item<bool>(), $"{weight.dtype} [{weight.size(0)}x{weight.size(1)}] batch {batch}, panels {inPanels != null}, round {round}");
+                    }
     }
 
     [Fact]

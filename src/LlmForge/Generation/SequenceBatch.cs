@@ -46,6 +46,9 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
     readonly int _prefillChunk = prefillChunk >= 1 ? prefillChunk : throw new ArgumentOutOfRangeException(nameof(prefillChunk), "at least one token a step");
     readonly int _threads = get_num_threads();
 
+    /// <summary>The weights in panel order for steps of several sequences: made on the first such step, freed with the batch.</summary>
+    readonly DecodePanels _panels = new();
+
     /// <summary>Sequences whose prompt is still being run, first come first.</summary>
     readonly Queue<Sequence> _prefilling = new();
 
@@ -141,7 +144,7 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             // As in TextGenerator: the products on every thread, libtorch's small operations on one.
-            using var threads = DecodeLinear.OneThreadAround(_threads);
+            using var threads = DecodeLinear.OneThreadAround(_threads, _panels);
             using var step = KvCache.Rows(rows.Select(s => s.Cache).ToArray());
             var ids = tensor(rows.Select(s => (long)s.Last).ToArray(), [rows.Length, 1], device: model.Device);
             var last = model.forward(ids, step)[.., -1, ..];
@@ -188,5 +191,6 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
         _prefilling.Clear();
         _running.Clear();
         foreach (var sequence in left) sequence.End(new OperationCanceledException("the generation was stopped"));
+        _panels.Dispose();
     }
 }

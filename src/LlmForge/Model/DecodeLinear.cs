@@ -16,7 +16,9 @@ namespace LlmForge.Model;
 /// <remarks>
 /// Only inference takes this path: a CPU tensor, no gradient recorded, one row, or up to <see cref="MaxRows"/> in a
 /// decoding step (<see cref="OneThreadAround"/>), contiguous weights under 2 GiB. Anything else goes to libtorch's <c>linear</c>. Products of
-/// 256 KB and more are split among <see cref="torch.get_num_threads"/> threads (<see cref="DecodeWorkers"/>).
+/// 256 KB and more are split among <see cref="torch.get_num_threads"/> threads (<see cref="DecodeWorkers"/>). Given
+/// <see cref="DecodePanels"/> (a batch of generations), several rows read the weights' panel copies instead: one stream
+/// feeding every row, where row by row the core fell behind the memory.
 /// </remarks>
 public static class DecodeLinear
 {
@@ -43,26 +45,35 @@ public static class DecodeLinear
     /// </summary>
     [ThreadStatic] static int? _threads;
 
+    /// <summary>Panel copies for steps of several sequences (<see cref="DecodePanels"/>), given to <see cref="OneThreadAround"/>.</summary>
+    [ThreadStatic] static DecodePanels? _panels;
+
     /// <summary>Threads for the products (and <see cref="Attention.DecodeAttention"/>): those given to <see cref="OneThreadAround"/>, else libtorch's.</summary>
     internal static int Threads => _threads ?? get_num_threads();
 
-    /// <summary>Runs the products on <paramref name="threads"/> workers and everything else libtorch does on one, until disposed.</summary>
-    public static IDisposable OneThreadAround(int threads) => new ThreadScope(threads);
+    /// <summary>
+    /// Runs the products on <paramref name="threads"/> workers and everything else libtorch does on one, until disposed.
+    /// With <paramref name="panels"/>, products of several rows read the weights' panel copies (made there on first use).
+    /// </summary>
+    public static IDisposable OneThreadAround(int threads, DecodePanels? panels = null) => new ThreadScope(threads, panels);
 
     sealed class ThreadScope : IDisposable
     {
         readonly int? _previous = _threads;
+        readonly DecodePanels? _previousPanels = _panels;
         readonly int _torchThreads = get_num_threads();
 
-        public ThreadScope(int threads)
+        public ThreadScope(int threads, DecodePanels? panels)
         {
             _threads = threads;
+            _panels = panels;
             if (_torchThreads != 1) set_num_threads(1);
         }
 
         public void Dispose()
         {
             _threads = _previous;
+            _panels = _previousPanels;
             if (get_num_threads() != _torchThreads) set_num_threads(_torchThreads);
         }
     }
@@ -92,7 +103,9 @@ public static class DecodeLinear
         // Sizes one by one: a tensor's whole shape costs over a microsecond to fetch, a few times a product.
         int rows = (int)weight.size(0), columns = (int)weight.size(1), batch = (int)(x.numel() / columns);
         bool bf16 = weight.dtype == ScalarType.BFloat16;
-        // Each input in fp32, as the kernels read it; for bf16 weights its even entries first, then its odd ones (Bf16Rows).
+        var panels = batch > 1 ? _panels : null;
+        // Each input in fp32, as the kernels read it, bf16 weights' columns padded to even; for the row kernels' bf16
+        // weights its even entries first, then its odd ones (Bf16Rows).
         int half = (columns + 1) / 2, stride = bf16 ? 2 * half : columns;
         var input = new float[batch * stride];
         using (var contiguous = x.contiguous())
@@ -101,7 +114,7 @@ public static class DecodeLinear
             {
                 var values = MemoryMarshal.Cast<byte, ushort>(contiguous.bytes);
                 for (int b = 0; b < batch; b++)
-                    for (int k = 0; k < columns; k++) input[b * stride + (k % 2) * half + k / 2] = Bf16.ToFloat(values[b * columns + k]);
+                    for (int k = 0; k < columns; k++) input[b * stride + (panels is null ? (k % 2) * half + k / 2 : k)] = Bf16.ToFloat(values[b * columns + k]);
             }
             else MemoryMarshal.Cast<byte, float>(contiguous.bytes).CopyTo(input);
         }
@@ -118,10 +131,16 @@ public static class DecodeLinear
             int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
             // Several rows make a product compute-bound: its work, not its bytes, decides whether a second core pays.
             int threads = weight.numel() * weight.element_size() * batch < ParallelBytes ? 1 : Math.Min(Threads, chunks);
+            var packed = panels?.For(wAddress, rows, columns, bf16);
+            int size = (int)weight.element_size();
             void Chunk(int c)
             {
                 int start = c * RowsPerChunk, end = Math.Min(rows, start + RowsPerChunk);
-                if (batch > 1)
+                if (packed is not null)
+                    for (int g = 0; g < batch; g += 8)
+                        DecodePanels.Multiply(packed, (float*)xAddress + g * stride, stride, Math.Min(8, batch - g), (byte*)yAddress + (long)g * rows * size,
+                            (float*)bAddress, start / DecodePanels.Width, (end + DecodePanels.Width - 1) / DecodePanels.Width);
+                else if (batch > 1)
                     for (int g = 0; g < batch; g += 4)
                     {
                         // Four inputs at a time (a short last group repeats its last input and writes only its own).
