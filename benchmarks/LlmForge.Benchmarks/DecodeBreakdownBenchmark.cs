@@ -87,7 +87,18 @@ static class DecodeBreakdownBenchmark
                         model.forward(randint(1000, 2000, [batch, 1]), cache);
                     });
 
-                    Console.WriteLine($"  batch of {batch}, weights {(inPanels ? "in panels" : "row by row")}: products alone {products:F1} ms, model forward {forward:F1} ms a step ({batch * 1000 / forward:F0} tokens/s)");
+                    // As the server runs it: each sequence with a cache of its own (KvCache.Rows), attending row by row.
+                    var own = Enumerable.Range(0, batch).Select(_ => model.NewKvCache(tokens + 20)).ToList();
+                    foreach (var sequence in own)
+                        using (var scope = NewDisposeScope()) model.forward(randint(1000, 2000, [1, 10]), sequence);
+                    double separate = MillisecondsEach(tokens, () =>
+                    {
+                        using var scope = NewDisposeScope();
+                        using var step = KvCache.Rows(own);
+                        model.forward(randint(1000, 2000, [batch, 1]), step);
+                    });
+                    own.ForEach(c => c.Dispose());
+                    Console.WriteLine($"  batch of {batch}, weights {(inPanels ? "in panels" : "row by row")}: products alone {products:F1} ms, model forward {forward:F1} ms a step ({batch * 1000 / forward:F0} tokens/s); with a cache a sequence {separate:F1} ms ({batch * 1000 / separate:F0} tokens/s)");
                 }
         }
         return 0;

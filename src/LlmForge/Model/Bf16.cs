@@ -9,9 +9,13 @@ namespace LlmForge.Model;
 /// </summary>
 static class Bf16
 {
+    // Inlined: a call in a kernel's row loop made the JIT keep the kernel's vector constant on the stack and reload
+    // it (and jump) on every pass of the inner loop (seen in the JIT's listing of DecodeLinear.Bf16Rows).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToFloat(ushort bf16) => BitConverter.Int32BitsToSingle(bf16 << 16);
 
     /// <summary>fp32 to bf16, rounding to nearest with ties to even (a NaN stays a NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort FromFloat(float value)
     {
         if (float.IsNaN(value)) return 0x7FC0;
