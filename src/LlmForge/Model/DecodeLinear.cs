@@ -103,7 +103,9 @@ public static class DecodeLinear
         // Sizes one by one: a tensor's whole shape costs over a microsecond to fetch, a few times a product.
         int rows = (int)weight.size(0), columns = (int)weight.size(1), batch = (int)(x.numel() / columns);
         bool bf16 = weight.dtype == ScalarType.BFloat16;
-        var panels = batch > 1 ? _panels : null;
+        DecodePanels.Packed? packed = null;
+        if (batch > 1 && _panels is { } panels)
+            fixed (byte* w = weight.bytes) packed = panels.For((nint)w, rows, columns, bf16); // libtorch owns that memory: the address outlives fixed
         // Each input in fp32, as the kernels read it, bf16 weights' columns padded to even; for the row kernels' bf16
         // weights its even entries first, then its odd ones (Bf16Rows).
         int half = (columns + 1) / 2, stride = bf16 ? 2 * half : columns;
@@ -114,7 +116,7 @@ public static class DecodeLinear
             {
                 var values = MemoryMarshal.Cast<byte, ushort>(contiguous.bytes);
                 for (int b = 0; b < batch; b++)
-                    for (int k = 0; k < columns; k++) input[b * stride + (panels is null ? (k % 2) * half + k / 2 : k)] = Bf16.ToFloat(values[b * columns + k]);
+                    for (int k = 0; k < columns; k++) input[b * stride + (packed is null ? (k % 2) * half + k / 2 : k)] = Bf16.ToFloat(values[b * columns + k]);
             }
             else MemoryMarshal.Cast<byte, float>(contiguous.bytes).CopyTo(input);
         }
@@ -131,7 +133,6 @@ public static class DecodeLinear
             int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
             // Several rows make a product compute-bound: its work, not its bytes, decides whether a second core pays.
             int threads = weight.numel() * weight.element_size() * batch < ParallelBytes ? 1 : Math.Min(Threads, chunks);
-            var packed = panels?.For(wAddress, rows, columns, bf16);
             int size = (int)weight.element_size();
             void Chunk(int c)
             {

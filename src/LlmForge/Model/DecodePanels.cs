@@ -16,7 +16,7 @@ namespace LlmForge.Model;
 /// </summary>
 /// <remarks>
 /// A weight is copied the first time a step of two or more sequences multiplies by it, so the weights' memory is taken
-/// once more while this lives. The owner (a batch of generations) promises the weights do not change meanwhile: a copy
+/// once more while this lives (a weight whose copy would take most of the memory left is read as it lies). The owner (a batch of generations) promises the weights do not change meanwhile: a copy
 /// is found again by the address of the weight's data.
 /// </remarks>
 public sealed unsafe class DecodePanels : IDisposable
@@ -33,24 +33,30 @@ public sealed unsafe class DecodePanels : IDisposable
         public int Panels => (Rows + Width - 1) / Width;
     }
 
-    readonly Dictionary<nint, Packed> _packed = [];
+    readonly Dictionary<nint, Packed?> _packed = []; // null: the copy would not fit in memory
     bool _disposed;
 
     /// <summary>Bytes the copies take.</summary>
     public long Bytes
     {
-        get { lock (_packed) return _packed.Values.Sum(p => p.Bytes); }
+        get { lock (_packed) return _packed.Values.Sum(p => p?.Bytes ?? 0); }
     }
 
-    /// <summary>The panels of the weight at <paramref name="weight"/> (<c>[rows, columns]</c>, fp32 or bf16), copied on first use.</summary>
-    internal Packed For(nint weight, int rows, int columns, bool bf16)
+    /// <summary>
+    /// The panels of the weight at <paramref name="weight"/> (<c>[rows, columns]</c>, fp32 or bf16), copied on first use;
+    /// null (the weight is then read as it lies) where the copy would take most of the memory left.
+    /// </summary>
+    internal Packed? For(nint weight, int rows, int columns, bool bf16)
     {
         lock (_packed)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_packed.TryGetValue(weight, out var known) && known.Rows == rows && known.Columns == columns && known.Bf16 == bf16) return known;
+            if (_packed.TryGetValue(weight, out var known) && (known is null || known.Rows == rows && known.Columns == columns && known.Bf16 == bf16))
+                return known;
             if (known is not null) NativeMemory.AlignedFree((void*)known.Data);
-            var packed = bf16 ? PackBf16((ushort*)weight, rows, columns) : PackF32((float*)weight, rows, columns);
+            long bytes = (long)(rows + Width - 1) / Width * Width * (bf16 ? (columns + 1) / 2 * 2 * sizeof(ushort) : columns * sizeof(float));
+            var packed = bytes > MemoryBudget.AvailableBytes() * 0.8 ? null
+                : bf16 ? PackBf16((ushort*)weight, rows, columns) : PackF32((float*)weight, rows, columns);
             _packed[weight] = packed;
             return packed;
         }
@@ -100,7 +106,8 @@ public sealed unsafe class DecodePanels : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var packed in _packed.Values) NativeMemory.AlignedFree((void*)packed.Data);
+            foreach (var packed in _packed.Values)
+                if (packed is not null) NativeMemory.AlignedFree((void*)packed.Data);
             _packed.Clear();
         }
     }
