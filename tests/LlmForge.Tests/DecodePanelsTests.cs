@@ -1,24 +1,48 @@
 namespace LlmForge.Tests;
 
 /// <summary>
-/// <see cref="DecodePanels"/>: a weight is copied once, on the first product of several rows, and found again after;
-/// another weight gets its own copy; the copies go with the panels, and a disposed set refuses more work.
+/// <see cref="DecodePanels"/>: a row's result is the same bits whatever the rows beside it (one alone included), so a
+/// server's request does not depend on what else runs; a weight is copied once and found again; the copies go with
+/// the panels, and a disposed set refuses more work.
 /// </summary>
 public sealed class DecodePanelsTests
 {
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void ARowGetsTheSameBitsAloneAndBesideOthers(ScalarType dtype)
+    {
+        manual_seed(6);
+        using var noGrad = no_grad();
+        var weight = randn(70, 45).to(dtype);
+        var bias = randn(70).to(dtype);
+        var x = randn(16, 1, 45).to(dtype);
+        using var panels = new DecodePanels();
+        using var scope = DecodeLinear.OneThreadAround(1, panels);
+        var together = DecodeLinear.Forward(weight, bias, x);
+        // Alone, and in batches of every size from 2 (the kernel for four) to 16 (two groups of eight).
+        for (int b = 0; b < 16; b++)
+            Assert.True(DecodeLinear.Forward(weight, bias, x[b..(b + 1)]).eq(together[b..(b + 1)]).all().item<bool>(), $"row {b} alone");
+        for (int size = 2; size <= 16; size++)
+        {
+            var part = DecodeLinear.Forward(weight, bias, x[..size]);
+            Assert.True(part.eq(together[..size]).all().item<bool>(), $"the first {size} rows");
+        }
+    }
+
     [Fact]
-    public void EachWeightIsCopiedOnceOnItsFirstProductOfSeveralRows()
+    public void EachWeightIsCopiedOnceOnItsFirstProduct()
     {
         manual_seed(4);
         using var noGrad = no_grad();
         var first = randn(40, 24);
         var second = randn(20, 7).to(ScalarType.BFloat16);
         using var panels = new DecodePanels();
+        DecodeLinear.Forward(first, null, randn(1, 1, 24));
+        Assert.Equal(0, panels.Bytes); // outside the scope nothing reads the panels
         using (DecodeLinear.OneThreadAround(1, panels))
         {
             DecodeLinear.Forward(first, null, randn(1, 1, 24));
-            Assert.Equal(0, panels.Bytes); // one row reads the weights as they lie
-            var once = DecodeLinear.Forward(first, null, randn(3, 1, 24));
             // Three panels of 16 rows (the last padded), 24 fp32 columns each.
             Assert.Equal(3L * 16 * 24 * 4, panels.Bytes);
             var x = randn(4, 1, 24);

@@ -46,8 +46,11 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
     readonly int _prefillChunk = prefillChunk >= 1 ? prefillChunk : throw new ArgumentOutOfRangeException(nameof(prefillChunk), "at least one token a step");
     readonly int _threads = get_num_threads();
 
-    /// <summary>The weights in panel order for steps of several sequences: made on the first such step, freed with the batch.</summary>
-    readonly DecodePanels _panels = new();
+    /// <summary>
+    /// The weights in panel order, read by every decoding step, one sequence or several, so that a sequence's tokens do
+    /// not depend on what else runs beside it: made on the first step, freed with the batch (none for one sequence at a time).
+    /// </summary>
+    readonly DecodePanels? _panels = maxSequences > 1 ? new() : null;
 
     /// <summary>Sequences whose prompt is still being run, first come first.</summary>
     readonly Queue<Sequence> _prefilling = new();
@@ -191,6 +194,6 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
         _prefilling.Clear();
         _running.Clear();
         foreach (var sequence in left) sequence.End(new OperationCanceledException("the generation was stopped"));
-        _panels.Dispose();
+        _panels?.Dispose();
     }
 }

@@ -17,8 +17,9 @@ namespace LlmForge.Model;
 /// Only inference takes this path: a CPU tensor, no gradient recorded, one row, or up to <see cref="MaxRows"/> in a
 /// decoding step (<see cref="OneThreadAround"/>), contiguous weights under 2 GiB. Anything else goes to libtorch's <c>linear</c>. Products of
 /// 256 KB and more are split among <see cref="torch.get_num_threads"/> threads (<see cref="DecodeWorkers"/>). Given
-/// <see cref="DecodePanels"/> (a batch of generations), several rows read the weights' panel copies instead: one stream
-/// feeding every row, where row by row the core fell behind the memory.
+/// <see cref="DecodePanels"/> (a batch of generations), the products read the weights' panel copies instead: one stream
+/// feeding every row, where row by row the core fell behind the memory. A row's sums are then the same bits whatever
+/// the rows beside it, one row alone included, so a server's request does not depend on what else is running.
 /// </remarks>
 public static class DecodeLinear
 {
@@ -53,7 +54,7 @@ public static class DecodeLinear
 
     /// <summary>
     /// Runs the products on <paramref name="threads"/> workers and everything else libtorch does on one, until disposed.
-    /// With <paramref name="panels"/>, products of several rows read the weights' panel copies (made there on first use).
+    /// With <paramref name="panels"/>, the products read the weights' panel copies (made there on first use).
     /// </summary>
     public static IDisposable OneThreadAround(int threads, DecodePanels? panels = null) => new ThreadScope(threads, panels);
 
@@ -104,7 +105,7 @@ public static class DecodeLinear
         int rows = (int)weight.size(0), columns = (int)weight.size(1), batch = (int)(x.numel() / columns);
         bool bf16 = weight.dtype == ScalarType.BFloat16;
         DecodePanels.Packed? packed = null;
-        if (batch > 1 && _panels is { } panels)
+        if (_panels is { } panels)
             fixed (byte* w = weight.bytes) packed = panels.For((nint)w, rows, columns, bf16); // libtorch owns that memory: the address outlives fixed
         // Each input in fp32, as the kernels read it, bf16 weights' columns padded to even; for the row kernels' bf16
         // weights its even entries first, then its odd ones (Bf16Rows).
