@@ -201,23 +201,17 @@ public sealed unsafe class DecodePanels : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static void Bf16Panel8(ushort* panel, int pairs, float** x, float* sums)
     {
-        var highHalf = Vector256.Create(0xFFFF0000u);
         float* x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
         var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
         var a4 = a0; var b4 = a0; var a5 = a0; var b5 = a0; var a6 = a0; var b6 = a0; var a7 = a0; var b7 = a0;
         for (int j = 0; j < pairs; j++)
         {
-            uint* column = (uint*)(panel + j * Width * 2);
-            if (Sse.IsSupported) Sse.Prefetch0((byte*)column + PrefetchBytes);
-            var low = Vector256.Load(column);
-            var high = Vector256.Load(column + 8);
-            var e0 = Vector256.ShiftLeft(low, 16).AsSingle(); var o0 = (low & highHalf).AsSingle();
-            var e1 = Vector256.ShiftLeft(high, 16).AsSingle(); var o1 = (high & highHalf).AsSingle();
+            var c = PairColumn.Read(panel, j);
             int k = 2 * j;
-            Pair(e0, o0, e1, o1, x0 + k, ref a0, ref b0); Pair(e0, o0, e1, o1, x1 + k, ref a1, ref b1);
-            Pair(e0, o0, e1, o1, x2 + k, ref a2, ref b2); Pair(e0, o0, e1, o1, x3 + k, ref a3, ref b3);
-            Pair(e0, o0, e1, o1, x4 + k, ref a4, ref b4); Pair(e0, o0, e1, o1, x5 + k, ref a5, ref b5);
-            Pair(e0, o0, e1, o1, x6 + k, ref a6, ref b6); Pair(e0, o0, e1, o1, x7 + k, ref a7, ref b7);
+            c.Into(x0 + k, ref a0, ref b0); c.Into(x1 + k, ref a1, ref b1);
+            c.Into(x2 + k, ref a2, ref b2); c.Into(x3 + k, ref a3, ref b3);
+            c.Into(x4 + k, ref a4, ref b4); c.Into(x5 + k, ref a5, ref b5);
+            c.Into(x6 + k, ref a6, ref b6); c.Into(x7 + k, ref a7, ref b7);
         }
         a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
         a4.Store(sums + 64); b4.Store(sums + 72); a5.Store(sums + 80); b5.Store(sums + 88); a6.Store(sums + 96); b6.Store(sums + 104); a7.Store(sums + 112); b7.Store(sums + 120);
@@ -226,31 +220,42 @@ public sealed unsafe class DecodePanels : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static void Bf16Panel4(ushort* panel, int pairs, float** x, float* sums)
     {
-        var highHalf = Vector256.Create(0xFFFF0000u);
         float* x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
         var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
         for (int j = 0; j < pairs; j++)
+        {
+            var c = PairColumn.Read(panel, j);
+            int k = 2 * j;
+            c.Into(x0 + k, ref a0, ref b0); c.Into(x1 + k, ref a1, ref b1);
+            c.Into(x2 + k, ref a2, ref b2); c.Into(x3 + k, ref a3, ref b3);
+        }
+        a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
+    }
+
+    /// <summary>Column pair j of a bf16 panel, widened: its first column (<see cref="Even0"/> rows 0-7, <see cref="Even1"/> rows 8-15) and its second.</summary>
+    readonly struct PairColumn(Vector256<float> even0, Vector256<float> odd0, Vector256<float> even1, Vector256<float> odd1)
+    {
+        public readonly Vector256<float> Even0 = even0, Odd0 = odd0, Even1 = even1, Odd1 = odd1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static PairColumn Read(ushort* panel, int j)
         {
             uint* column = (uint*)(panel + j * Width * 2);
             if (Sse.IsSupported) Sse.Prefetch0((byte*)column + PrefetchBytes);
             var low = Vector256.Load(column);
             var high = Vector256.Load(column + 8);
-            var e0 = Vector256.ShiftLeft(low, 16).AsSingle(); var o0 = (low & highHalf).AsSingle();
-            var e1 = Vector256.ShiftLeft(high, 16).AsSingle(); var o1 = (high & highHalf).AsSingle();
-            int k = 2 * j;
-            Pair(e0, o0, e1, o1, x0 + k, ref a0, ref b0); Pair(e0, o0, e1, o1, x1 + k, ref a1, ref b1);
-            Pair(e0, o0, e1, o1, x2 + k, ref a2, ref b2); Pair(e0, o0, e1, o1, x3 + k, ref a3, ref b3);
+            var highHalf = Vector256.Create(0xFFFF0000u);
+            return new(Vector256.ShiftLeft(low, 16).AsSingle(), (low & highHalf).AsSingle(), Vector256.ShiftLeft(high, 16).AsSingle(), (high & highHalf).AsSingle());
         }
-        a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
-    }
 
-    /// <summary>One input's two columns <c>x[0], x[1]</c> into its 16 outputs' sums.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Pair(Vector256<float> even0, Vector256<float> odd0, Vector256<float> even1, Vector256<float> odd1, float* x, ref Vector256<float> a, ref Vector256<float> b)
-    {
-        var first = Vector256.Create(x[0]);
-        var second = Vector256.Create(x[1]);
-        a = Vector256.FusedMultiplyAdd(odd0, second, Vector256.FusedMultiplyAdd(even0, first, a));
-        b = Vector256.FusedMultiplyAdd(odd1, second, Vector256.FusedMultiplyAdd(even1, first, b));
+        /// <summary>One input's two columns <c>x[0], x[1]</c> into its 16 outputs' sums.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Into(float* x, ref Vector256<float> a, ref Vector256<float> b)
+        {
+            var first = Vector256.Create(x[0]);
+            var second = Vector256.Create(x[1]);
+            a = Vector256.FusedMultiplyAdd(Odd0, second, Vector256.FusedMultiplyAdd(Even0, first, a));
+            b = Vector256.FusedMultiplyAdd(Odd1, second, Vector256.FusedMultiplyAdd(Even1, first, b));
+        }
     }
 }
