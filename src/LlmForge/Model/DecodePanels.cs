@@ -160,18 +160,15 @@ public sealed unsafe class DecodePanels : IDisposable
         var a4 = a0; var b4 = a0; var a5 = a0; var b5 = a0; var a6 = a0; var b6 = a0; var a7 = a0; var b7 = a0;
         for (int k = 0; k < columns; k++)
         {
-            float* column = panel + k * Width;
-            if (Sse.IsSupported) Sse.Prefetch0((byte*)column + PrefetchBytes);
-            var w0 = Vector256.Load(column);
-            var w1 = Vector256.Load(column + 8);
-            var v = Vector256.Create(x0[k]); a0 = Vector256.FusedMultiplyAdd(w0, v, a0); b0 = Vector256.FusedMultiplyAdd(w1, v, b0);
-            v = Vector256.Create(x1[k]); a1 = Vector256.FusedMultiplyAdd(w0, v, a1); b1 = Vector256.FusedMultiplyAdd(w1, v, b1);
-            v = Vector256.Create(x2[k]); a2 = Vector256.FusedMultiplyAdd(w0, v, a2); b2 = Vector256.FusedMultiplyAdd(w1, v, b2);
-            v = Vector256.Create(x3[k]); a3 = Vector256.FusedMultiplyAdd(w0, v, a3); b3 = Vector256.FusedMultiplyAdd(w1, v, b3);
-            v = Vector256.Create(x4[k]); a4 = Vector256.FusedMultiplyAdd(w0, v, a4); b4 = Vector256.FusedMultiplyAdd(w1, v, b4);
-            v = Vector256.Create(x5[k]); a5 = Vector256.FusedMultiplyAdd(w0, v, a5); b5 = Vector256.FusedMultiplyAdd(w1, v, b5);
-            v = Vector256.Create(x6[k]); a6 = Vector256.FusedMultiplyAdd(w0, v, a6); b6 = Vector256.FusedMultiplyAdd(w1, v, b6);
-            v = Vector256.Create(x7[k]); a7 = Vector256.FusedMultiplyAdd(w0, v, a7); b7 = Vector256.FusedMultiplyAdd(w1, v, b7);
+            var c = Column.Read(panel, k);
+            c.Into(x0[k], ref a0, ref b0);
+            c.Into(x1[k], ref a1, ref b1);
+            c.Into(x2[k], ref a2, ref b2);
+            c.Into(x3[k], ref a3, ref b3);
+            c.Into(x4[k], ref a4, ref b4);
+            c.Into(x5[k], ref a5, ref b5);
+            c.Into(x6[k], ref a6, ref b6);
+            c.Into(x7[k], ref a7, ref b7);
         }
         a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
         a4.Store(sums + 64); b4.Store(sums + 72); a5.Store(sums + 80); b5.Store(sums + 88); a6.Store(sums + 96); b6.Store(sums + 104); a7.Store(sums + 112); b7.Store(sums + 120);
@@ -184,16 +181,36 @@ public sealed unsafe class DecodePanels : IDisposable
         var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
         for (int k = 0; k < columns; k++)
         {
-            float* column = panel + k * Width;
-            if (Sse.IsSupported) Sse.Prefetch0((byte*)column + PrefetchBytes);
-            var w0 = Vector256.Load(column);
-            var w1 = Vector256.Load(column + 8);
-            var v = Vector256.Create(x0[k]); a0 = Vector256.FusedMultiplyAdd(w0, v, a0); b0 = Vector256.FusedMultiplyAdd(w1, v, b0);
-            v = Vector256.Create(x1[k]); a1 = Vector256.FusedMultiplyAdd(w0, v, a1); b1 = Vector256.FusedMultiplyAdd(w1, v, b1);
-            v = Vector256.Create(x2[k]); a2 = Vector256.FusedMultiplyAdd(w0, v, a2); b2 = Vector256.FusedMultiplyAdd(w1, v, b2);
-            v = Vector256.Create(x3[k]); a3 = Vector256.FusedMultiplyAdd(w0, v, a3); b3 = Vector256.FusedMultiplyAdd(w1, v, b3);
+            var c = Column.Read(panel, k);
+            c.Into(x0[k], ref a0, ref b0);
+            c.Into(x1[k], ref a1, ref b1);
+            c.Into(x2[k], ref a2, ref b2);
+            c.Into(x3[k], ref a3, ref b3);
         }
         a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
+    }
+
+    /// <summary>Column k of an fp32 panel: rows 0-7 and 8-15.</summary>
+    readonly struct Column(Vector256<float> rows0, Vector256<float> rows8)
+    {
+        public readonly Vector256<float> Rows0 = rows0, Rows8 = rows8;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Column Read(float* panel, int k)
+        {
+            float* column = panel + k * Width;
+            if (Sse.IsSupported) Sse.Prefetch0((byte*)column + PrefetchBytes);
+            return new(Vector256.Load(column), Vector256.Load(column + 8));
+        }
+
+        /// <summary>One input's column <paramref name="x"/> into its 16 outputs' sums.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Into(float x, ref Vector256<float> a, ref Vector256<float> b)
+        {
+            var v = Vector256.Create(x);
+            a = Vector256.FusedMultiplyAdd(Rows0, v, a);
+            b = Vector256.FusedMultiplyAdd(Rows8, v, b);
+        }
     }
 
     // bf16: each 32-bit lane holds one row's two columns; a shift gives the first as fp32, a mask the second.
