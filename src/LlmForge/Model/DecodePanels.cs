@@ -17,9 +17,9 @@ namespace LlmForge.Model;
 /// not depend on the others in its steps.
 /// </summary>
 /// <remarks>
-/// A weight is copied the first time a step multiplies by it, so the weights' memory is taken
-/// once more while this lives (a weight whose copy would take most of the memory left is read as it lies). The owner (a batch of generations) promises the weights do not change meanwhile: a copy
-/// is found again by the address of the weight's data.
+/// A weight is copied the first time a step multiplies by it, so the weights' memory is taken once more while this
+/// lives (a weight whose copy would take most of the memory left is read as it lies). The owner (a batch of
+/// generations) promises the weights do not change meanwhile: a copy is found again by the address of the weight's data.
 /// </remarks>
 public sealed unsafe class DecodePanels : IDisposable
 {
@@ -30,9 +30,14 @@ public sealed unsafe class DecodePanels : IDisposable
     const int PrefetchBytes = 4096;
 
     /// <summary>A weight in panels: fp32 as <c>[panel][column][16]</c>; bf16 as <c>[panel][column pair][16][2]</c> (columns padded to even).</summary>
-    internal sealed record Packed(nint Data, long Bytes, int Rows, int Columns, bool Bf16)
+    internal sealed record Packed(nint Data, int Rows, int Columns, bool Bf16)
     {
         public int Panels => (Rows + Width - 1) / Width;
+
+        /// <summary>bf16 columns taken two at a time (the last padded).</summary>
+        public int Pairs => (Columns + 1) / 2;
+
+        public long Bytes => Bf16 ? (long)Panels * Pairs * Width * 2 * sizeof(ushort) : (long)Panels * Columns * Width * sizeof(float);
     }
 
     readonly Dictionary<nint, Packed?> _packed = []; // null: the copy would not fit in memory
@@ -56,19 +61,18 @@ public sealed unsafe class DecodePanels : IDisposable
             if (_packed.TryGetValue(weight, out var known) && (known is null || known.Rows == rows && known.Columns == columns && known.Bf16 == bf16))
                 return known;
             if (known is not null) NativeMemory.AlignedFree((void*)known.Data);
-            long bytes = (long)(rows + Width - 1) / Width * Width * (bf16 ? (columns + 1) / 2 * 2 * sizeof(ushort) : columns * sizeof(float));
-            var packed = bytes > MemoryBudget.AvailableBytes() * 0.8 ? null
-                : bf16 ? PackBf16((ushort*)weight, rows, columns) : PackF32((float*)weight, rows, columns);
+            var shape = new Packed(0, rows, columns, bf16);
+            var packed = shape.Bytes > MemoryBudget.AvailableBytes() * 0.8 ? null
+                : bf16 ? PackBf16((ushort*)weight, shape) : PackF32((float*)weight, shape);
             _packed[weight] = packed;
             return packed;
         }
     }
 
-    static Packed PackF32(float* w, int rows, int columns)
+    static Packed PackF32(float* w, Packed shape)
     {
-        int panels = (rows + Width - 1) / Width;
-        long bytes = (long)panels * columns * Width * sizeof(float);
-        var p = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        int panels = shape.Panels, rows = shape.Rows, columns = shape.Columns;
+        var p = (float*)NativeMemory.AlignedAlloc((nuint)shape.Bytes, 64);
         // A panel's 16 rows (under 200 KB) stay in cache while they are turned into columns.
         for (int q = 0; q < panels; q++)
         {
@@ -80,14 +84,13 @@ public sealed unsafe class DecodePanels : IDisposable
                 for (int k = 0; k < columns; k++) panel[k * Width + j] = r < rows ? row[k] : 0;
             }
         }
-        return new Packed((nint)p, bytes, rows, columns, false);
+        return shape with { Data = (nint)p };
     }
 
-    static Packed PackBf16(ushort* w, int rows, int columns)
+    static Packed PackBf16(ushort* w, Packed shape)
     {
-        int panels = (rows + Width - 1) / Width, pairs = (columns + 1) / 2;
-        long bytes = (long)panels * pairs * Width * 2 * sizeof(ushort);
-        var p = (ushort*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        int panels = shape.Panels, pairs = shape.Pairs, rows = shape.Rows, columns = shape.Columns;
+        var p = (ushort*)NativeMemory.AlignedAlloc((nuint)shape.Bytes, 64);
         for (int q = 0; q < panels; q++)
         {
             ushort* panel = p + (long)q * pairs * Width * 2;
@@ -98,7 +101,7 @@ public sealed unsafe class DecodePanels : IDisposable
                 for (int k = 0; k < 2 * pairs; k++) panel[(k / 2) * Width * 2 + j * 2 + k % 2] = r < rows && k < columns ? row[k] : (ushort)0;
             }
         }
-        return new Packed((nint)p, bytes, rows, columns, true);
+        return shape with { Data = (nint)p };
     }
 
     /// <summary>Frees the copies.</summary>
@@ -128,9 +131,9 @@ public sealed unsafe class DecodePanels : IDisposable
         {
             if (w.Bf16)
             {
-                ushort* panel = (ushort*)w.Data + (long)q * ((w.Columns + 1) / 2) * Width * 2;
-                if (count > 4) Bf16Panel8(panel, (w.Columns + 1) / 2, inputs, sums);
-                else Bf16Panel4(panel, (w.Columns + 1) / 2, inputs, sums);
+                ushort* panel = (ushort*)w.Data + (long)q * w.Pairs * Width * 2;
+                if (count > 4) Bf16Panel8(panel, w.Pairs, inputs, sums);
+                else Bf16Panel4(panel, w.Pairs, inputs, sums);
             }
             else
             {
