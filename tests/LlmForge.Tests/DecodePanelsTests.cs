@@ -30,6 +30,31 @@ public sealed class DecodePanelsTests
         }
     }
 
+    [Theory]
+    [InlineData(16)] // one whole panel
+    [InlineData(19)] // and a short one
+    public void Bf16OutputsRoundAsLibtorchRoundsThem(int rows)
+    {
+        using var noGrad = no_grad();
+        // One column times 1, plus the bias: each sum exact in fp32, so only the rounding to bf16 is tested. Halfway
+        // cases (1 + 2^-8 lies between two bf16 values) go to the even one; NaN, infinities and the largest values too.
+        float[] weights = [1, 1, 1, 1, -1, 2, 0.5f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 3.3e38f, -3.3e38f, 1, 1e-30f, 7, 1, 1, 1, 1];
+        float[] biases = [0.00390625f, 0.01171875f, -0.00390625f, 0.001953125f, 0.0009765625f, 0.0234375f, 0, 1, 1, 1, 2e36f, -2e36f, float.NaN, 1e-30f, 0.02734375f, 0.001953125f, 0.005859375f, 0.0078125f, -0.01171875f];
+        var weight = tensor(weights[..rows], [rows, 1]).to(ScalarType.BFloat16);
+        var bias = tensor(biases[..rows]).to(ScalarType.BFloat16);
+        var x = ones(3, 1, 1, dtype: ScalarType.BFloat16);
+        using var panels = new DecodePanels();
+        Tensor ours;
+        using (DecodeLinear.OneThreadAround(1, panels)) ours = DecodeLinear.Forward(weight, bias, x);
+        var expected = nn.functional.linear(x.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias.to(ScalarType.Float32)).to(ScalarType.BFloat16);
+        // bf16 widens exactly, so equal fp32 values are equal bf16 bits; a NaN is a NaN whatever its payload.
+        var (a, e) = (ours.to(ScalarType.Float32).flatten().data<float>().ToArray(), expected.to(ScalarType.Float32).flatten().data<float>().ToArray());
+        for (int i = 0; i < e.Length; i++)
+            Assert.True(float.IsNaN(e[i]) ? float.IsNaN(a[i]) : BitConverter.SingleToInt32Bits(a[i]) == BitConverter.SingleToInt32Bits(e[i]), $"output {i}: {a[i]}, libtorch {e[i]}");
+        Assert.Contains(e, float.IsNaN);
+        Assert.Contains(e, float.IsPositiveInfinity);
+    }
+
     [Fact]
     public void EachWeightIsCopiedOnceOnItsFirstProduct()
     {
