@@ -100,6 +100,34 @@ public sealed class SequenceBatchTests
     }
 
     [Fact]
+    public void APromptIsCutAtTheSamePlacesWhateverElseIsJoining()
+    {
+        using var loaded = Load("tiny-gpt2");
+        var model = loaded.Network;
+        var options = new GenerationOptions { MaxNewTokens = 4, Temperature = 1, Seed = 9 };
+        int[] shortPrompt = [5, 6, 7, 8, 9], longPrompt = [.. Enumerable.Range(0, 11).Select(i => i * 13 + 2)];
+        var first = new List<int>();
+        var second = new List<int>();
+        using (var batch = new SequenceBatch(model, 4, prefillChunk: 8))
+        {
+            batch.Start(shortPrompt, options, id => { first.Add(id); return true; }, Assert.Null);
+            batch.Start(longPrompt, options, id => { second.Add(id); return true; }, Assert.Null);
+            // Step 1: the 5 short tokens; the long prompt's first 8 do not fit the 3 left, so they wait (cut at 8 as
+            // alone, not at 3). Step 2: its tokens 0-7. Step 3: 8-10, its first token, and one more from the step's decoding.
+            batch.Step();
+            Assert.Equal(2, first.Count);
+            Assert.Empty(second);
+            batch.Step();
+            Assert.Empty(second);
+            batch.Step();
+            Assert.Equal(2, second.Count);
+            while (batch.Count > 0) batch.Step();
+        }
+        Assert.Equal(TextGenerator.Generate(model, shortPrompt, options), first);
+        Assert.Equal(TextGenerator.Generate(model, longPrompt, options), second);
+    }
+
+    [Fact]
     public void AnOwnerWhoLeavesDuringALongPromptEndsItBeforeItsFirstToken()
     {
         using var loaded = Load("tiny-gpt2");

@@ -92,19 +92,28 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
 
     /// <summary>
     /// Up to <c>prefillChunk</c> tokens of the waiting prompts, first come first (several short ones, or a chunk of a
-    /// long one; each its first token when it is done), then one token for every running sequence.
+    /// long one; each its first token when it is done), then one token for every running sequence. A prompt is cut
+    /// every <c>prefillChunk</c> tokens from its start, whatever else is waiting: its products then have the same shapes,
+    /// and so the same roundings, as when it runs alone, and a chunk that does not fit what is left of a step waits for
+    /// the next.
     /// </summary>
     public void Step()
     {
-        for (int budget = _prefillChunk; budget > 0 && _prefilling.Count > 0;) budget -= Prefill(_prefilling.Peek(), budget);
+        for (int budget = _prefillChunk; _prefilling.Count > 0;)
+        {
+            var next = _prefilling.Peek();
+            int take = Math.Min(_prefillChunk, next.Prompt.Length - next.Fed);
+            if (take > budget) break;
+            budget -= Prefill(next, take);
+        }
         if (_running.Count > 0) Decode();
     }
 
     /// <summary>
-    /// Up to <paramref name="most"/> more tokens of <paramref name="sequence"/>'s prompt into its cache, and after the
-    /// last its first token; returns the tokens run.
+    /// The next <paramref name="take"/> tokens of <paramref name="sequence"/>'s prompt into its cache, and after the
+    /// last its first token; returns the tokens run (none for a sequence whose owner left).
     /// </summary>
-    int Prefill(Sequence sequence, int most)
+    int Prefill(Sequence sequence, int take)
     {
         if (sequence.Cancelled?.Invoke() == true)
         {
@@ -112,7 +121,7 @@ public sealed class SequenceBatch(ILanguageModel model, int maxSequences, int pr
             sequence.End(new OperationCanceledException("the generation was cancelled before its first token"));
             return 0;
         }
-        int take = Math.Min(most, sequence.Prompt.Length - sequence.Fed), first = -1;
+        int first = -1;
         try
         {
             using var scope = NewDisposeScope();
