@@ -12,7 +12,7 @@ namespace LlmForge.Model;
 /// stream that software prefetching can run ahead of. Reading W row by row instead, each row's dot products want their
 /// inputs loaded again and the core falls behind the memory. On this project's 2-core Zen 4 (2026-11-29, gpt2-small's
 /// 73 products, one thread): eight sequences took 33-42 ms a step this way against 66-90 ms row by row, and four
-/// 27-31 ms against 44-55 (one sequence alone: 24-28 ms, and the same in panels through the kernel for four).
+/// 27-31 ms against 44-55 (one sequence alone: 24-28 ms row by row; one row in panels runs the kernel for four).
 /// Every row goes through the same sums in the same order, however many rows a step has: a sequence's results do
 /// not depend on the others in its steps.
 /// </summary>
