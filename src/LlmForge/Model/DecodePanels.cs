@@ -129,18 +129,16 @@ public sealed unsafe class DecodePanels : IDisposable
         var sums = stackalloc float[8 * Width];
         for (int q = start; q < end; q++)
         {
+            // A panel's steps are its columns (fp32) or column pairs (bf16), one 64-byte line each.
+            int steps = w.Bf16 ? w.Pairs : w.Columns;
+            byte* panel = (byte*)w.Data + (long)q * steps * 64;
             if (w.Bf16)
             {
-                ushort* panel = (ushort*)w.Data + (long)q * w.Pairs * Width * 2;
-                if (count > 4) Bf16Panel8(panel, w.Pairs, inputs, sums);
-                else Bf16Panel4(panel, w.Pairs, inputs, sums);
+                if (count > 4) Panel8<PairColumn>(panel, steps, inputs, sums);
+                else Panel4<PairColumn>(panel, steps, inputs, sums);
             }
-            else
-            {
-                float* panel = (float*)w.Data + (long)q * w.Columns * Width;
-                if (count > 4) F32Panel8(panel, w.Columns, inputs, sums);
-                else F32Panel4(panel, w.Columns, inputs, sums);
-            }
+            else if (count > 4) Panel8<Column>(panel, steps, inputs, sums);
+            else Panel4<Column>(panel, steps, inputs, sums);
             int r0 = q * Width, width = Math.Min(Width, w.Rows - r0);
             for (int b = 0; b < count; b++)
                 for (int j = 0; j < width; j++)
@@ -153,114 +151,85 @@ public sealed unsafe class DecodePanels : IDisposable
         }
     }
 
-    // Each kernel keeps its accumulators in registers: two vectors (16 outputs) for each input.
+    // Each kernel keeps its accumulators in registers: two vectors (16 outputs) for each input. The JIT compiles it
+    // once for each column reader, with the reader's two methods inlined.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
-    static void F32Panel8(float* panel, int columns, float** x, float* sums)
+    static void Panel8<TColumn>(byte* panel, int steps, float** x, float* sums) where TColumn : struct, IColumn<TColumn>
     {
         float* x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
         var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
         var a4 = a0; var b4 = a0; var a5 = a0; var b5 = a0; var a6 = a0; var b6 = a0; var a7 = a0; var b7 = a0;
-        for (int k = 0; k < columns; k++)
+        for (int step = 0; step < steps; step++)
         {
-            var c = Column.Read(panel, k);
-            c.Into(x0[k], ref a0, ref b0);
-            c.Into(x1[k], ref a1, ref b1);
-            c.Into(x2[k], ref a2, ref b2);
-            c.Into(x3[k], ref a3, ref b3);
-            c.Into(x4[k], ref a4, ref b4);
-            c.Into(x5[k], ref a5, ref b5);
-            c.Into(x6[k], ref a6, ref b6);
-            c.Into(x7[k], ref a7, ref b7);
+            var c = TColumn.Read(panel, step);
+            c.Into(x0, step, ref a0, ref b0); c.Into(x1, step, ref a1, ref b1);
+            c.Into(x2, step, ref a2, ref b2); c.Into(x3, step, ref a3, ref b3);
+            c.Into(x4, step, ref a4, ref b4); c.Into(x5, step, ref a5, ref b5);
+            c.Into(x6, step, ref a6, ref b6); c.Into(x7, step, ref a7, ref b7);
         }
         a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
         a4.Store(sums + 64); b4.Store(sums + 72); a5.Store(sums + 80); b5.Store(sums + 88); a6.Store(sums + 96); b6.Store(sums + 104); a7.Store(sums + 112); b7.Store(sums + 120);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
-    static void F32Panel4(float* panel, int columns, float** x, float* sums)
+    static void Panel4<TColumn>(byte* panel, int steps, float** x, float* sums) where TColumn : struct, IColumn<TColumn>
     {
         float* x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
         var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
-        for (int k = 0; k < columns; k++)
+        for (int step = 0; step < steps; step++)
         {
-            var c = Column.Read(panel, k);
-            c.Into(x0[k], ref a0, ref b0);
-            c.Into(x1[k], ref a1, ref b1);
-            c.Into(x2[k], ref a2, ref b2);
-            c.Into(x3[k], ref a3, ref b3);
+            var c = TColumn.Read(panel, step);
+            c.Into(x0, step, ref a0, ref b0); c.Into(x1, step, ref a1, ref b1);
+            c.Into(x2, step, ref a2, ref b2); c.Into(x3, step, ref a3, ref b3);
         }
         a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
     }
 
+    /// <summary>One 64-byte line of a panel, read into fp32 vectors, and its products with one input.</summary>
+    interface IColumn<TSelf> where TSelf : struct, IColumn<TSelf>
+    {
+        /// <summary>Line <paramref name="step"/> of <paramref name="panel"/>, with the line 4 KB ahead asked for.</summary>
+        static abstract TSelf Read(byte* panel, int step);
+
+        /// <summary>Input <paramref name="x"/>'s entries for line <paramref name="step"/> times the line, into its 16 outputs' sums.</summary>
+        void Into(float* x, int step, ref Vector256<float> a, ref Vector256<float> b);
+    }
+
     /// <summary>Column k of an fp32 panel: rows 0-7 and 8-15.</summary>
-    readonly struct Column(Vector256<float> rows0, Vector256<float> rows8)
+    readonly struct Column(Vector256<float> rows0, Vector256<float> rows8) : IColumn<Column>
     {
         public readonly Vector256<float> Rows0 = rows0, Rows8 = rows8;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Column Read(float* panel, int k)
+        public static Column Read(byte* panel, int k)
         {
-            float* column = panel + k * Width;
+            float* column = (float*)panel + k * Width;
             if (Sse.IsSupported) Sse.Prefetch0((byte*)column + PrefetchBytes);
             return new(Vector256.Load(column), Vector256.Load(column + 8));
         }
 
-        /// <summary>One input's column <paramref name="x"/> into its 16 outputs' sums.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Into(float x, ref Vector256<float> a, ref Vector256<float> b)
+        public void Into(float* x, int k, ref Vector256<float> a, ref Vector256<float> b)
         {
-            var v = Vector256.Create(x);
+            var v = Vector256.Create(x[k]);
             a = Vector256.FusedMultiplyAdd(Rows0, v, a);
             b = Vector256.FusedMultiplyAdd(Rows8, v, b);
         }
     }
 
-    // bf16: each 32-bit lane holds one row's two columns; a shift gives the first as fp32, a mask the second.
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
-    static void Bf16Panel8(ushort* panel, int pairs, float** x, float* sums)
-    {
-        float* x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-        var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
-        var a4 = a0; var b4 = a0; var a5 = a0; var b5 = a0; var a6 = a0; var b6 = a0; var a7 = a0; var b7 = a0;
-        for (int j = 0; j < pairs; j++)
-        {
-            var c = PairColumn.Read(panel, j);
-            int k = 2 * j;
-            c.Into(x0 + k, ref a0, ref b0); c.Into(x1 + k, ref a1, ref b1);
-            c.Into(x2 + k, ref a2, ref b2); c.Into(x3 + k, ref a3, ref b3);
-            c.Into(x4 + k, ref a4, ref b4); c.Into(x5 + k, ref a5, ref b5);
-            c.Into(x6 + k, ref a6, ref b6); c.Into(x7 + k, ref a7, ref b7);
-        }
-        a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
-        a4.Store(sums + 64); b4.Store(sums + 72); a5.Store(sums + 80); b5.Store(sums + 88); a6.Store(sums + 96); b6.Store(sums + 104); a7.Store(sums + 112); b7.Store(sums + 120);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
-    static void Bf16Panel4(ushort* panel, int pairs, float** x, float* sums)
-    {
-        float* x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-        var a0 = Vector256<float>.Zero; var b0 = a0; var a1 = a0; var b1 = a0; var a2 = a0; var b2 = a0; var a3 = a0; var b3 = a0;
-        for (int j = 0; j < pairs; j++)
-        {
-            var c = PairColumn.Read(panel, j);
-            int k = 2 * j;
-            c.Into(x0 + k, ref a0, ref b0); c.Into(x1 + k, ref a1, ref b1);
-            c.Into(x2 + k, ref a2, ref b2); c.Into(x3 + k, ref a3, ref b3);
-        }
-        a0.Store(sums); b0.Store(sums + 8); a1.Store(sums + 16); b1.Store(sums + 24); a2.Store(sums + 32); b2.Store(sums + 40); a3.Store(sums + 48); b3.Store(sums + 56);
-    }
-
-    /// <summary>Column pair j of a bf16 panel, widened: its first column (<see cref="Even0"/> rows 0-7, <see cref="Even1"/> rows 8-15) and its second.</summary>
-    readonly struct PairColumn(Vector256<float> even0, Vector256<float> odd0, Vector256<float> even1, Vector256<float> odd1)
+    /// <summary>
+    /// Column pair j of a bf16 panel, widened: its first column (<see cref="Even0"/> rows 0-7, <see cref="Even1"/> rows
+    /// 8-15) and its second. Each 32-bit lane holds one row's two columns; a shift gives the first as fp32, a mask the second.
+    /// </summary>
+    readonly struct PairColumn(Vector256<float> even0, Vector256<float> odd0, Vector256<float> even1, Vector256<float> odd1) : IColumn<PairColumn>
     {
         public readonly Vector256<float> Even0 = even0, Odd0 = odd0, Even1 = even1, Odd1 = odd1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static PairColumn Read(ushort* panel, int j)
+        public static PairColumn Read(byte* panel, int j)
         {
-            uint* column = (uint*)(panel + j * Width * 2);
+            uint* column = (uint*)((ushort*)panel + j * Width * 2);
             if (Sse.IsSupported) Sse.Prefetch0((byte*)column + PrefetchBytes);
             var low = Vector256.Load(column);
             var high = Vector256.Load(column + 8);
@@ -268,12 +237,12 @@ public sealed unsafe class DecodePanels : IDisposable
             return new(Vector256.ShiftLeft(low, 16).AsSingle(), (low & highHalf).AsSingle(), Vector256.ShiftLeft(high, 16).AsSingle(), (high & highHalf).AsSingle());
         }
 
-        /// <summary>One input's two columns <c>x[0], x[1]</c> into its 16 outputs' sums.</summary>
+        /// <summary>Input <paramref name="x"/>'s columns 2j and 2j + 1 into its 16 outputs' sums.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Into(float* x, ref Vector256<float> a, ref Vector256<float> b)
+        public void Into(float* x, int j, ref Vector256<float> a, ref Vector256<float> b)
         {
-            var first = Vector256.Create(x[0]);
-            var second = Vector256.Create(x[1]);
+            var first = Vector256.Create(x[2 * j]);
+            var second = Vector256.Create(x[2 * j + 1]);
             a = Vector256.FusedMultiplyAdd(Odd0, second, Vector256.FusedMultiplyAdd(Even0, first, a));
             b = Vector256.FusedMultiplyAdd(Odd1, second, Vector256.FusedMultiplyAdd(Even1, first, b));
         }
