@@ -1,4 +1,5 @@
 using LlmForge.Generation;
+using LlmForge.Model.Native;
 
 namespace LlmForge.Benchmarks;
 
@@ -32,9 +33,13 @@ static class DecodeBreakdownBenchmark
                 .Select(p => (Tensor)p.parameter).ToList();
             long values = matrices.Sum(m => m.numel());
             Console.WriteLine($"{dtype}: {values / 1e6:F1}M weights in {matrices.Count} products, {values * bytesPerValue / 1e6:F0} MB a token");
-            foreach (bool kernel in new[] { false, true })
+            // libtorch's products, then LlmForge's managed kernels, then (bf16, where the processor has it) vdpbf16ps.
+            var kernels = new List<(string Name, bool Ours, bool Native)> { ("libtorch's products", false, false), ("LlmForge's one-row products, managed", true, false) };
+            if (dtype == ScalarType.BFloat16 && Bf16DotKernels.Available) kernels.Add(("LlmForge's one-row products, vdpbf16ps", true, true));
+            foreach (var (name, ours, native) in kernels)
             {
-                DecodeLinear.Enabled = kernel;
+                DecodeLinear.Enabled = ours;
+                Bf16DotKernels.Enabled = native;
                 double products, forward;
                 // As generation runs a decoding step: the products on every thread, libtorch's own operations on one.
                 using (no_grad())
@@ -60,19 +65,22 @@ static class DecodeBreakdownBenchmark
                 foreach (int _ in TextGenerator.Generate(model, Enumerable.Range(1000, 10).ToArray(), new GenerationOptions { MaxNewTokens = tokens + 1 }))
                     if (produced++ == 0) first = clock.Elapsed.TotalMilliseconds;
                 double step = (clock.Elapsed.TotalMilliseconds - first) / (produced - 1);
-                Console.WriteLine($"  {(kernel ? "LlmForge's one-row products" : "libtorch's products")}:");
+                Console.WriteLine($"  {name}:");
                 Console.WriteLine($"    products alone   {products,6:F1} ms  ({values * bytesPerValue / products / 1e6:F1} GB/s)");
                 Console.WriteLine($"    model forward    {forward,6:F1} ms  (+{forward - products:F1} ms around the products)");
                 Console.WriteLine($"    generation step  {step,6:F1} ms  (+{step - forward:F1} ms in the loop: sampling, ids, bookkeeping) = {1000 / step:F1} tokens/s");
             }
             DecodeLinear.Enabled = true;
             int batch = Args.Number(args, 3, 1);
+            var layouts = new List<(string Name, bool InPanels, bool Native)> { ("row by row", false, false), ("in panels", true, false) };
+            if (dtype == ScalarType.BFloat16 && Bf16DotKernels.Available) layouts.Add(("in panels, vdpbf16ps", true, true));
             if (batch > 1)
-                foreach (bool inPanels in new[] { false, true })
+                foreach (var (layout, inPanels, native) in layouts)
                 using (var panels = inPanels ? new DecodePanels() : null)
                 using (no_grad())
                 using (DecodeLinear.OneThreadAround(get_num_threads(), panels)) // several rows take DecodeLinear in a decoding step only
                 {
+                    Bf16DotKernels.Enabled = native;
                     var xs = matrices.Select(m => randn([batch, 1, m.shape[1]], dtype: dtype)).ToList();
                     double products = MillisecondsEach(10, () =>
                     {
@@ -98,7 +106,7 @@ static class DecodeBreakdownBenchmark
                         model.forward(randint(1000, 2000, [batch, 1]), step);
                     });
                     own.ForEach(c => c.Dispose());
-                    Console.WriteLine($"  batch of {batch}, weights {(inPanels ? "in panels" : "row by row")}: products alone {products:F1} ms, model forward {forward:F1} ms a step ({batch * 1000 / forward:F0} tokens/s); with a cache a sequence {separate:F1} ms ({batch * 1000 / separate:F0} tokens/s)");
+                    Console.WriteLine($"  batch of {batch}, weights {layout}: products alone {products:F1} ms, model forward {forward:F1} ms a step ({batch * 1000 / forward:F0} tokens/s); with a cache a sequence {separate:F1} ms ({batch * 1000 / separate:F0} tokens/s)");
                 }
         }
         return 0;

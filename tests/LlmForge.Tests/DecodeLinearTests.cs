@@ -1,3 +1,5 @@
+using LlmForge.Model.Native;
+
 namespace LlmForge.Tests;
 
 /// <summary>
@@ -26,11 +28,14 @@ public sealed class DecodeLinearTests
     [InlineData(50, 45, true, 2)] // panels: the last one short, an odd column count for bf16's pairs
     [InlineData(1000, 33, false, 16)] // two groups of eight
     [InlineData(17, 1, true, 9)]
+    [InlineData(100, 96, true, 1)] // vdpbf16ps by rows: three 32-column blocks (its tail alone)
+    [InlineData(33, 288, false, 1)] // nine: its loop twice and one in the tail
     public void FewRowProductsEqualLibtorchsInFp32AndBf16(int rows, int columns, bool withBias, int batch)
     {
         manual_seed(rows + columns + batch);
         using var noGrad = no_grad();
-        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        // bf16 both by the managed kernels and by vdpbf16ps (where the processor has it).
+        foreach (var (dtype, native) in new[] { (ScalarType.Float32, false), (ScalarType.BFloat16, false), (ScalarType.BFloat16, true) })
         foreach (bool inPanels in new[] { false, true })
         {
             var weight = randn(rows, columns).to(dtype);
@@ -41,7 +46,9 @@ public sealed class DecodeLinearTests
             using (var panels = inPanels ? new DecodePanels() : null)
             using (DecodeLinear.OneThreadAround(get_num_threads(), panels))
             {
-                ours = DecodeLinear.Forward(weight, bias, x);
+                Bf16DotKernels.Enabled = native;
+                try { ours = DecodeLinear.Forward(weight, bias, x); }
+                finally { Bf16DotKernels.Enabled = true; }
                 Assert.Equal(inPanels, panels?.Bytes > 0);
             }
             Assert.Equal(new long[] { batch, 1, rows }, ours.shape);
@@ -50,7 +57,7 @@ public sealed class DecodeLinearTests
             // fp32: the same sum in another order; bf16: the fp32 sum rounded once to 8 bits of mantissa.
             double tolerance = dtype == ScalarType.Float32 ? 1e-4 : 1.0 / 128;
             var error = (ours.to(ScalarType.Float32) - expected).abs() / (expected.abs() + 1);
-            Assert.True(error.max().item<float>() <= tolerance, $"{dtype} [{rows}x{columns}], panels {inPanels}: largest relative error {error.max().item<float>()}");
+            Assert.True(error.max().item<float>() <= tolerance, $"{dtype} [{rows}x{columns}], panels {inPanels}, vdpbf16ps {native}: largest relative error {error.max().item<float>()}");
         }
     }
 

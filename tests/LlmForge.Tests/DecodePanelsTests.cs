@@ -1,3 +1,5 @@
+using LlmForge.Model.Native;
+
 namespace LlmForge.Tests;
 
 /// <summary>
@@ -8,9 +10,10 @@ namespace LlmForge.Tests;
 public sealed class DecodePanelsTests
 {
     [Theory]
-    [InlineData(ScalarType.Float32)]
-    [InlineData(ScalarType.BFloat16)]
-    public void ARowGetsTheSameBitsAloneAndBesideOthers(ScalarType dtype)
+    [InlineData(ScalarType.Float32, false)]
+    [InlineData(ScalarType.BFloat16, false)]
+    [InlineData(ScalarType.BFloat16, true)] // vdpbf16ps, where the processor has it
+    public void ARowGetsTheSameBitsAloneAndBesideOthers(ScalarType dtype, bool native)
     {
         manual_seed(6);
         using var noGrad = no_grad();
@@ -19,6 +22,7 @@ public sealed class DecodePanelsTests
         var x = randn(16, 1, 45).to(dtype);
         using var panels = new DecodePanels();
         using var scope = DecodeLinear.OneThreadAround(1, panels);
+        using var kernels = new Bf16Kernels(native);
         var together = DecodeLinear.Forward(weight, bias, x);
         // Alone, and in batches of every size from 2 (the kernel for four) to 16 (two groups of eight).
         for (int b = 0; b < 16; b++)
@@ -31,10 +35,13 @@ public sealed class DecodePanelsTests
     }
 
     [Theory]
-    [InlineData(16)] // one whole panel
-    [InlineData(19)] // and a short one
-    public void Bf16OutputsRoundAsLibtorchRoundsThem(int rows)
+    [InlineData(16, false)] // one whole panel
+    [InlineData(19, false)] // and a short one
+    [InlineData(16, true)]  // the same by vdpbf16ps
+    [InlineData(19, true)]
+    public void Bf16OutputsRoundAsLibtorchRoundsThem(int rows, bool native)
     {
+        using var kernels = new Bf16Kernels(native);
         using var noGrad = no_grad();
         // One column times 1, plus the bias: each sum exact in fp32, so only the rounding to bf16 is tested. Halfway
         // cases (1 + 2^-8 lies between two bf16 values) go to the even one; NaN, infinities and the largest values too.
@@ -78,6 +85,14 @@ public sealed class DecodePanelsTests
             Assert.Equal(3L * 16 * 24 * 4 + 2L * 16 * 8 * 2, panels.Bytes);
             Assert.True(again.allclose(nn.functional.linear(x, first), rtol: 1e-5, atol: 1e-5));
         }
+    }
+
+    /// <summary>bf16 products on this thread by vdpbf16ps (where the processor has it) or by the managed kernels, until disposed.</summary>
+    sealed class Bf16Kernels : IDisposable
+    {
+        public Bf16Kernels(bool native) => Bf16DotKernels.Enabled = native;
+
+        public void Dispose() => Bf16DotKernels.Enabled = true;
     }
 
     [Fact]

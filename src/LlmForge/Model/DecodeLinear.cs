@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using LlmForge.Model.Native;
 using TorchSharp.Modules;
 
 namespace LlmForge.Model;
@@ -79,8 +80,15 @@ public static class DecodeLinear
         }
     }
 
-    /// <summary>Whether the fast path runs (off to compare with libtorch's products; <c>LLMFORGE_DECODE_KERNEL=0</c> turns it off).</summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("LLMFORGE_DECODE_KERNEL") != "0";
+    static readonly bool EnabledByDefault = Environment.GetEnvironmentVariable("LLMFORGE_DECODE_KERNEL") != "0";
+    [ThreadStatic] static bool? _enabled;
+
+    /// <summary>
+    /// Whether the fast path runs on this thread (off to compare with libtorch's products; <c>LLMFORGE_DECODE_KERNEL=0</c>
+    /// turns it off everywhere). Setting it changes only the calling thread, so a comparison cannot switch the path
+    /// under a generation running on another.
+    /// </summary>
+    public static bool Enabled { get => _enabled ?? EnabledByDefault; set => _enabled = value; }
 
     /// <summary><paramref name="layer"/> applied to <paramref name="x"/>: this pass for a plain Linear and a few rows, its own forward otherwise.</summary>
     public static Tensor Forward(nn.Module<Tensor, Tensor> layer, Tensor x) =>
@@ -107,11 +115,16 @@ public static class DecodeLinear
         DecodePanels.Packed? packed = null;
         if (_panels is { } panels)
             fixed (byte* w = weight.bytes) packed = panels.For((nint)w, rows, columns, bf16); // libtorch owns that memory: the address outlives fixed
-        // Each input in fp32, as the kernels read it, bf16 weights' columns padded to even; for the row kernels' bf16
-        // weights its even entries first, then its odd ones (Bf16Rows).
+        // bf16 weights go to vdpbf16ps where the processor has it (panels, or rows of whole 32-column blocks), with the
+        // inputs as they are: in panels as interleaved column pairs, row by row straight from the tensor.
+        bool native = bf16 && Bf16DotKernels.Enabled && (packed is not null || batch == 1 && columns % 32 == 0);
+        // Otherwise each input in fp32, as the managed kernels read it, bf16 weights' columns padded to even; for the
+        // row kernels' bf16 weights its even entries first, then its odd ones (Bf16Rows).
         int half = (columns + 1) / 2, stride = bf16 ? 2 * half : columns;
-        var input = new float[batch * stride];
-        using (var contiguous = x.contiguous())
+        using var contiguous = x.contiguous();
+        float[] input = native ? [] : new float[batch * stride];
+        uint[] pairs = native && packed is not null ? InterleavedPairs(contiguous, batch, columns) : [];
+        if (!native)
         {
             if (bf16)
             {
@@ -127,10 +140,11 @@ public static class DecodeLinear
         for (int d = 0; d < shape.Length - 1; d++) shape[d] = x.size(d);
         shape[^1] = rows;
         var result = empty(shape, dtype: weight.dtype);
-        fixed (byte* w = weight.bytes, y = result.bytes, bp = bias32 is null ? default : bias32.bytes)
+        fixed (byte* w = weight.bytes, y = result.bytes, bp = bias32 is null ? default : bias32.bytes, x16 = contiguous.bytes)
         fixed (float* xp = input)
+        fixed (uint* pp = pairs)
         {
-            nint wAddress = (nint)w, xAddress = (nint)xp, yAddress = (nint)y, bAddress = (nint)bp;
+            nint wAddress = (nint)w, xAddress = (nint)xp, yAddress = (nint)y, bAddress = (nint)bp, x16Address = (nint)x16, pairsAddress = (nint)pp;
             int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
             // Several rows make a product compute-bound: its work, not its bytes, decides whether a second core pays.
             int threads = weight.numel() * weight.element_size() * batch < ParallelBytes ? 1 : Math.Min(Threads, chunks);
@@ -138,7 +152,12 @@ public static class DecodeLinear
             void Chunk(int c)
             {
                 int start = c * RowsPerChunk, end = Math.Min(rows, start + RowsPerChunk);
-                if (packed is not null)
+                if (native && packed is not null)
+                    for (int g = 0; g < batch; g += Bf16DotKernels.MaxInputs)
+                        DecodePanels.MultiplyPairs(packed, (uint*)pairsAddress + (long)g * packed.Pairs, Math.Min(Bf16DotKernels.MaxInputs, batch - g),
+                            (ushort*)yAddress + (long)g * rows, (float*)bAddress, start / DecodePanels.Width, (end + DecodePanels.Width - 1) / DecodePanels.Width);
+                else if (native) Bf16DotRows((ushort*)wAddress, (ushort*)x16Address, (ushort*)yAddress, (float*)bAddress, columns, start, end);
+                else if (packed is not null)
                     for (int g = 0; g < batch; g += 8)
                         DecodePanels.Multiply(packed, (float*)xAddress + g * stride, stride, Math.Min(8, batch - g), (byte*)yAddress + (long)g * rows * size,
                             (float*)bAddress, start / DecodePanels.Width, (end + DecodePanels.Width - 1) / DecodePanels.Width);
@@ -156,6 +175,32 @@ public static class DecodeLinear
             DecodeWorkers.Run(threads, chunks, Chunk);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Inputs for <see cref="Bf16DotKernels.Panels"/>: groups of eight inputs, each group <c>[pair][8]</c> 32-bit words
+    /// holding an input's two bf16 values of a column pair (first column in the low half; an odd last column with zero).
+    /// </summary>
+    static uint[] InterleavedPairs(Tensor x, int batch, int columns)
+    {
+        var values = MemoryMarshal.Cast<byte, ushort>(x.bytes);
+        int pairCount = (columns + 1) / 2, groups = (batch + Bf16DotKernels.MaxInputs - 1) / Bf16DotKernels.MaxInputs;
+        var pairs = new uint[groups * pairCount * Bf16DotKernels.MaxInputs];
+        for (int b = 0; b < batch; b++)
+        {
+            int group = b / Bf16DotKernels.MaxInputs, slot = b % Bf16DotKernels.MaxInputs;
+            for (int k = 0; k < columns; k++)
+                pairs[((long)group * pairCount + k / 2) * Bf16DotKernels.MaxInputs + slot] |= (uint)values[b * columns + k] << (16 * (k % 2));
+        }
+        return pairs;
+    }
+
+    /// <summary>Rows [start, end) of a bf16 W times one bf16 x by <see cref="Bf16DotKernels.Rows"/>, plus the bias.</summary>
+    static unsafe void Bf16DotRows(ushort* w, ushort* x, ushort* y, float* bias, int columns, int start, int end)
+    {
+        var sums = stackalloc float[RowsPerChunk];
+        Bf16DotKernels.Rows(w + (long)start * columns, x, columns, sums, end - start);
+        for (int r = start; r < end; r++) y[r] = Bf16.FromFloat(bias == null ? sums[r - start] : sums[r - start] + bias[r]);
     }
 
     // One row at a time, read front to back: on this project's machine four rows interleaved (sharing each load

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using LlmForge.Model.Native;
 
 namespace LlmForge.Model;
 
@@ -139,16 +140,38 @@ public sealed unsafe class DecodePanels : IDisposable
             }
             else if (count > 4) Panel8<Column>(panel, steps, inputs, sums);
             else Panel4<Column>(panel, steps, inputs, sums);
-            int r0 = q * Width, width = Math.Min(Width, w.Rows - r0);
-            for (int b = 0; b < count; b++)
-                for (int j = 0; j < width; j++)
-                {
-                    float sum = sums[b * Width + j] + (bias == null ? 0 : bias[r0 + j]);
-                    long at = (long)b * w.Rows + r0 + j;
-                    if (w.Bf16) ((ushort*)y)[at] = Bf16.FromFloat(sum);
-                    else ((float*)y)[at] = sum;
-                }
+            Store(w, sums, count, y, bias, q);
         }
+    }
+
+    /// <summary>
+    /// Panels [start, end) of bf16 <paramref name="w"/> times up to 8 inputs given as interleaved column pairs
+    /// (<see cref="Bf16DotKernels.Panels"/>), into <paramref name="y"/> (bf16, <c>[count][rows]</c>) plus the bias.
+    /// </summary>
+    internal static void MultiplyPairs(Packed w, uint* pairs, int count, ushort* y, float* bias, int start, int end)
+    {
+        const int PanelsACall = 4; // 4 KB of sums on the stack
+        var sums = stackalloc float[PanelsACall * Bf16DotKernels.MaxInputs * Width];
+        for (int q0 = start; q0 < end; q0 += PanelsACall)
+        {
+            int panels = Math.Min(PanelsACall, end - q0);
+            Bf16DotKernels.Panels(count, (byte*)w.Data + (long)q0 * w.Pairs * 64, pairs, w.Pairs, sums, panels);
+            for (int q = q0; q < q0 + panels; q++) Store(w, sums + (q - q0) * count * Width, count, y, bias, q);
+        }
+    }
+
+    /// <summary>Panel <paramref name="q"/>'s sums (<c>[input][16]</c>) plus the bias, into the outputs (bf16 rounded as libtorch rounds).</summary>
+    static void Store(Packed w, float* sums, int count, void* y, float* bias, int q)
+    {
+        int r0 = q * Width, width = Math.Min(Width, w.Rows - r0);
+        for (int b = 0; b < count; b++)
+            for (int j = 0; j < width; j++)
+            {
+                float sum = sums[b * Width + j] + (bias == null ? 0 : bias[r0 + j]);
+                long at = (long)b * w.Rows + r0 + j;
+                if (w.Bf16) ((ushort*)y)[at] = Bf16.FromFloat(sum);
+                else ((float*)y)[at] = sum;
+            }
     }
 
     // Each kernel keeps its accumulators in registers: two vectors (16 outputs) for each input. The JIT compiles it
