@@ -11,8 +11,9 @@ namespace LlmForge.Model;
 /// <c>[out, in]</c> in fp32 or bf16, read once from memory in a single pass for all the rows. libtorch's kernels
 /// reach about 12 GB/s (fp32) and 6 GB/s (bf16) on one such product on this project's machine, so a decoded token
 /// spent most of its time there; this pass streams the weights at close to the memory's speed. Each output is a
-/// dot product accumulated in fp32 (a bf16 weight is widened exactly by a shift), then rounded once to the layer's
-/// dtype, as libtorch rounds; the sums' order differs, so results agree to float rounding.
+/// dot product accumulated in fp32 (a bf16 weight is widened exactly by a shift, or multiplied in pairs by
+/// <see cref="Bf16DotKernels"/> where the processor has AVX-512 BF16), then rounded once to the layer's dtype, as
+/// libtorch rounds; the sums' order differs, so results agree to float rounding.
 /// </summary>
 /// <remarks>
 /// Only inference takes this path: a CPU tensor, no gradient recorded, one row, or up to <see cref="MaxRows"/> in a

@@ -36,21 +36,32 @@ public static unsafe class Bf16DotKernels
         public long Count;     // panels or rows
     }
 
-    /// <summary>Whether this processor and system run the kernels.</summary>
-    public static bool Available { get; } = OperatingSystem.IsLinux() && Avx512F.IsSupported && Avx512BW.IsSupported
+    static readonly bool Hardware = OperatingSystem.IsLinux() && Avx512F.IsSupported && Avx512BW.IsSupported
         && (X86Base.CpuId(7, 1).Eax & 1 << 5) != 0; // CPUID.(EAX=7, ECX=1):EAX bit 5 is AVX512_BF16
 
-    static readonly bool EnabledByDefault = Available && Environment.GetEnvironmentVariable("LLMFORGE_BF16_DOT") != "0";
+    /// <summary>The kernels' addresses: those for panels of 1-8 inputs, then the row kernel; null where none can run.</summary>
+    static readonly Lazy<nint[]?> Code = new(() =>
+    {
+        if (!Hardware) return null;
+        try { return [.. Enumerable.Range(1, MaxInputs).Select(n => ExecutableMemory.Place(PanelCode(n))), ExecutableMemory.Place(RowCode())]; }
+        catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null; // a system that refuses executable pages (a hardened kernel): the managed kernels stay
+        }
+    });
+
+    /// <summary>Whether this processor and system run the kernels (the first call assembles them).</summary>
+    public static bool Available => Code.Value is not null;
+
+    static readonly bool EnabledByDefault = Environment.GetEnvironmentVariable("LLMFORGE_BF16_DOT") != "0";
     [ThreadStatic] static bool? _enabled;
 
     /// <summary>
     /// Whether products on this thread use them (off to compare with the managed kernels; <c>LLMFORGE_BF16_DOT=0</c>
     /// turns them off everywhere). Setting it changes only the calling thread; it cannot turn on what is not <see cref="Available"/>.
     /// </summary>
-    public static bool Enabled { get => Available && (_enabled ?? EnabledByDefault); set => _enabled = value; }
+    public static bool Enabled { get => (_enabled ?? EnabledByDefault) && Available; set => _enabled = value; }
 
-    static readonly Lazy<nint[]> PanelKernels = new(() => Enumerable.Range(1, MaxInputs).Select(n => ExecutableMemory.Place(PanelCode(n))).ToArray());
-    static readonly Lazy<nint> RowKernel = new(() => ExecutableMemory.Place(RowCode()));
 
     /// <summary>
     /// <paramref name="panels"/> panels of a bf16 weight (<see cref="DecodePanels"/>' <c>[panel][pair][16][2]</c>, from
@@ -64,7 +75,7 @@ public static unsafe class Bf16DotKernels
         if (inputs is < 1 or > MaxInputs) throw new ArgumentOutOfRangeException(nameof(inputs));
         if (panels <= 0) return; // the kernel counts down to zero
         var arguments = new Arguments { Weights = weights, Inputs = pairs, Steps = steps, Sums = sums, Count = panels };
-        ((delegate* unmanaged<Arguments*, void>)PanelKernels.Value[inputs - 1])(&arguments);
+        ((delegate* unmanaged<Arguments*, void>)Kernels[inputs - 1])(&arguments);
     }
 
     /// <summary>
@@ -76,8 +87,10 @@ public static unsafe class Bf16DotKernels
         if (columns % 32 != 0) throw new ArgumentException("columns must be a multiple of 32", nameof(columns));
         if (rows <= 0) return; // the kernel counts down to zero
         var arguments = new Arguments { Weights = weights, Inputs = x, Steps = columns / 32, Sums = sums, Count = rows };
-        ((delegate* unmanaged<Arguments*, void>)RowKernel.Value)(&arguments);
+        ((delegate* unmanaged<Arguments*, void>)Kernels[MaxInputs])(&arguments);
     }
+
+    static nint[] Kernels => Code.Value ?? throw new PlatformNotSupportedException("the bf16 dot-product kernels need AVX-512 BF16 on Linux x64");
 
     // Field offsets in Arguments.
     const int WeightsAt = 0, InputsAt = 8, StepsAt = 16, SumsAt = 24, CountAt = 32;
