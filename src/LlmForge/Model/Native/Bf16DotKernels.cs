@@ -103,14 +103,10 @@ public static unsafe class Bf16DotKernels
     internal static byte[] PanelCode(int inputs)
     {
         var a = new X64Assembler();
-        Prologue(a);
-        var panel = new Label();
+        var panel = Begin(a);
         var loop = new Label();
         var tail = new Label();
         var done = new Label();
-        a.Bind(panel);
-        a.Load(Rdx, Rax, InputsAt);
-        a.Load(R8, Rax, StepsAt);
         for (int b = 0; b < inputs; b++)
         {
             a.XorD(16 + b, 16 + b, 16 + b);
@@ -143,11 +139,7 @@ public static unsafe class Bf16DotKernels
             a.StoreZmm(R9, 64 * b, 16 + b);
         }
         a.Add(R9, 64 * inputs);
-        a.Dec(R10);
-        a.Jump(Condition.NotEqual, panel);
-        a.VZeroUpper();
-        a.Ret();
-        return a.ToArray();
+        return End(a, panel);
     }
 
     /// <summary>
@@ -158,15 +150,11 @@ public static unsafe class Bf16DotKernels
     internal static byte[] RowCode()
     {
         var a = new X64Assembler();
-        Prologue(a);
-        var row = new Label();
+        var row = Begin(a);
         var loop = new Label();
         var tail = new Label();
         var single = new Label();
         var done = new Label();
-        a.Bind(row);
-        a.Load(Rdx, Rax, InputsAt);
-        a.Load(R8, Rax, StepsAt);
         for (int s = 0; s < 4; s++) a.XorD(16 + s, 16 + s, 16 + s);
         a.Cmp(R8, 4);
         a.Jump(Condition.Less, tail);
@@ -206,19 +194,34 @@ public static unsafe class Bf16DotKernels
         a.AddPs(16, 16, 1);
         a.StoreFloat(R9, 0, 16);
         a.Add(R9, 4);
-        a.Dec(R10);
-        a.Jump(Condition.NotEqual, row);
-        a.VZeroUpper();
-        a.Ret();
-        return a.ToArray();
+        return End(a, row);
     }
 
-    /// <summary>The arguments' address into rax (first parameter: rdi on Linux, rcx on Windows), then weights, sums, count.</summary>
-    static void Prologue(X64Assembler a)
+    /// <summary>
+    /// A kernel's start: the arguments' address into rax (first parameter: rdi on Linux, rcx on Windows), then weights
+    /// (rcx), sums (r9) and count (r10); then, at the returned label, where each panel or row starts again, the inputs
+    /// (rdx) and the steps (r8).
+    /// </summary>
+    static Label Begin(X64Assembler a)
     {
         a.Mov(Rax, OperatingSystem.IsWindows() ? Rcx : Rdi);
         a.Load(Rcx, Rax, WeightsAt);
         a.Load(R9, Rax, SumsAt);
         a.Load(R10, Rax, CountAt);
+        var unit = new Label();
+        a.Bind(unit);
+        a.Load(Rdx, Rax, InputsAt);
+        a.Load(R8, Rax, StepsAt);
+        return unit;
+    }
+
+    /// <summary>A kernel's end: back to <paramref name="unit"/> until the count is done, then return.</summary>
+    static byte[] End(X64Assembler a, Label unit)
+    {
+        a.Dec(R10);
+        a.Jump(Condition.NotEqual, unit);
+        a.VZeroUpper();
+        a.Ret();
+        return a.ToArray();
     }
 }
