@@ -150,13 +150,11 @@ public sealed unsafe class DecodePanels : IDisposable
     /// </summary>
     internal static void MultiplyPairs(Packed w, uint* pairs, int count, ushort* y, float* bias, int start, int end)
     {
-        const int PanelsACall = 4; // 4 KB of sums on the stack
-        var sums = stackalloc float[PanelsACall * Bf16DotKernels.MaxInputs * Width];
-        for (int q0 = start; q0 < end; q0 += PanelsACall)
+        // All the panels in one call: each call pauses the stream of weights (as DecodeLinear's pieces do).
+        fixed (float* sums = DecodeLinear.Sums((long)(end - start) * count * Width))
         {
-            int panels = Math.Min(PanelsACall, end - q0);
-            Bf16DotKernels.Panels(count, (byte*)w.Data + (long)q0 * w.Pairs * 64, pairs, w.Pairs, sums, panels);
-            for (int q = q0; q < q0 + panels; q++) Store(w, sums + (q - q0) * count * Width, count, y, bias, q);
+            Bf16DotKernels.Panels(count, (byte*)w.Data + (long)start * w.Pairs * 64, pairs, w.Pairs, sums, end - start);
+            for (int q = start; q < end; q++) Store(w, sums + (long)(q - start) * count * Width, count, y, bias, q);
         }
     }
 
