@@ -151,8 +151,8 @@ public static class DecodeLinear
             int threads = weight.numel() * weight.element_size() * batch < ParallelBytes ? 1 : Math.Min(Threads, chunks);
             // One thread takes the product in one piece where the inputs are one group (one input; up to 4 read row by
             // row; up to 8 in panels): each piece pauses the stream of weights, and 64-row pieces took the products of
-            // a bf16 gpt2-small token from 12.1-13.8 ms to 14.1-17.6 (same runs). Several groups keep 64-row pieces,
-            // which each group then finds in the cache.
+            // a bf16 gpt2-small token from 11.9-13.8 ms to 13.2-17.6 (runs alternating). Several groups keep 64-row
+            // pieces, which each group then finds in the cache.
             bool oneGroup = batch <= (packed is not null ? 8 : batch > 1 ? 4 : 1);
             int rowsPerChunk = threads == 1 && oneGroup ? rows : RowsPerChunk;
             if (rowsPerChunk == rows) chunks = 1;

@@ -75,7 +75,8 @@ public static class DecodeAttention
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe void Attend(float* queries, int count, byte* keys, byte* values, bool bf16, int length, int dim, float scale, byte* output)
     {
-        // bf16 rows read in place, two values a 32-bit lane, where whole lanes cover a head (BfPairs); others widened a row at a time.
+        // bf16 rows read in place, two values a 32-bit lane, where whole 8-lane vectors cover a head (DotPairs,
+        // AddScaledPairs); others widened a row at a time.
         bool pairs = bf16 && dim % 16 == 0;
         // Scores [count, length], a widened row or the queries split, and the sums [count, dim], in one buffer kept per thread.
         int need = count * length + count * dim + count * dim;
