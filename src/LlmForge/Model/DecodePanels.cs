@@ -27,8 +27,8 @@ public sealed unsafe class DecodePanels : IDisposable
     /// <summary>Output rows a panel holds: two 256-bit vectors of fp32.</summary>
     public const int Width = 16;
 
-    /// <summary>How far ahead of the product the next weights are asked for: measured best at 2-4 KB.</summary>
-    const int PrefetchBytes = 4096;
+    /// <summary>How far ahead of the product the next weights are asked for (here and in <see cref="Native.Bf16DotKernels"/>): measured best at 2-4 KB.</summary>
+    internal const int PrefetchBytes = 4096;
 
     /// <summary>A weight in panels: fp32 as <c>[panel][column][16]</c>; bf16 as <c>[panel][column pair][16][2]</c> (columns padded to even).</summary>
     internal sealed record Packed(nint Data, int Rows, int Columns, bool Bf16)

@@ -22,9 +22,6 @@ public static unsafe class Bf16DotKernels
     /// <summary>Inputs one call of <see cref="Panels"/> takes: one pair of accumulators each in zmm16-zmm31.</summary>
     public const int MaxInputs = 8;
 
-    /// <summary>How far ahead of the panels the next ones are asked for (as in <see cref="DecodePanels"/>).</summary>
-    const int PrefetchBytes = 4096;
-
     /// <summary>A kernel's arguments (its one parameter points here).</summary>
     [StructLayout(LayoutKind.Sequential)]
     struct Arguments
@@ -32,7 +29,7 @@ public static unsafe class Bf16DotKernels
         public void* Weights;  // panels or rows, bf16
         public void* Inputs;   // interleaved pairs (panels) or one row (rows)
         public long Steps;     // column pairs a panel (panels) or 32-column blocks a row (rows)
-        public float* Sums;    // 16 fp32 partial sums for each output group and input
+        public float* Sums;    // 16 fp32 sums for each panel and input (panels) or one a row (rows)
         public long Count;     // panels or rows
     }
 
@@ -61,7 +58,6 @@ public static unsafe class Bf16DotKernels
     /// turns them off everywhere). Setting it changes only the calling thread; it cannot turn on what is not <see cref="Available"/>.
     /// </summary>
     public static bool Enabled { get => (_enabled ?? EnabledByDefault) && Available; set => _enabled = value; }
-
 
     /// <summary>
     /// <paramref name="panels"/> panels of a bf16 weight (<see cref="DecodePanels"/>' <c>[panel][pair][16][2]</c>, from
@@ -92,8 +88,11 @@ public static unsafe class Bf16DotKernels
 
     static nint[] Kernels => Code.Value ?? throw new PlatformNotSupportedException("the bf16 dot-product kernels need AVX-512 BF16 on Linux x64");
 
-    // Field offsets in Arguments.
-    const int WeightsAt = 0, InputsAt = 8, StepsAt = 16, SumsAt = 24, CountAt = 32;
+    // Field offsets in Arguments, as the machine code reads them.
+    static readonly int WeightsAt = At(nameof(Arguments.Weights)), InputsAt = At(nameof(Arguments.Inputs)), StepsAt = At(nameof(Arguments.Steps)),
+        SumsAt = At(nameof(Arguments.Sums)), CountAt = At(nameof(Arguments.Count));
+
+    static int At(string field) => (int)Marshal.OffsetOf<Arguments>(field);
 
     /// <summary>
     /// The panel kernel for <paramref name="inputs"/> inputs. Each step is one 64-byte line of a panel (16 rows, one
@@ -115,8 +114,8 @@ public static unsafe class Bf16DotKernels
         a.Cmp(R8, 2);
         a.Jump(Condition.Less, tail);
         a.Bind(loop);
-        a.Prefetch(Rcx, PrefetchBytes);
-        a.Prefetch(Rcx, PrefetchBytes + 64);
+        a.Prefetch(Rcx, DecodePanels.PrefetchBytes);
+        a.Prefetch(Rcx, DecodePanels.PrefetchBytes + 64);
         a.LoadZmm(0, Rcx, 0);
         for (int b = 0; b < inputs; b++) a.DotBf16Broadcast(16 + b, 0, Rdx, 4 * b);
         a.LoadZmm(1, Rcx, 64);
