@@ -23,6 +23,15 @@ static class Bf16
         return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
     }
 
+    /// <summary>Eight fp32 values rounded to bf16 and widened back (<see cref="FromFloat"/>, then <see cref="ToFloat"/>): what a bf16 tensor would hold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Round(Vector256<float> values)
+    {
+        var bits = values.AsUInt32();
+        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256.Create(1u))) & Vector256.Create(0xFFFF0000u);
+        return Vector256.ConditionalSelect(Vector256.Equals(values, values), rounded.AsSingle(), Vector256.Create(0x7FC00000u).AsSingle());
+    }
+
     /// <summary><paramref name="source"/> widened into the first values of <paramref name="into"/>, sixteen at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     public static void Widen(ReadOnlySpan<ushort> source, Span<float> into)
@@ -36,5 +45,11 @@ static class Bf16
                 Vector256.ShiftLeft(high, 16).AsSingle().CopyTo(into.Slice(i + Vector256<uint>.Count));
             }
         for (; i < source.Length; i++) into[i] = ToFloat(source[i]);
+    }
+
+    /// <summary><paramref name="source"/> rounded (<see cref="FromFloat"/>) into the first values of <paramref name="into"/>.</summary>
+    public static void Narrow(ReadOnlySpan<float> source, Span<ushort> into)
+    {
+        for (int i = 0; i < source.Length; i++) into[i] = FromFloat(source[i]);
     }
 }

@@ -93,59 +93,75 @@ public static class DecodeLinear
 
     /// <summary><paramref name="layer"/> applied to <paramref name="x"/>: this pass for a plain Linear and a few rows, its own forward otherwise.</summary>
     public static Tensor Forward(nn.Module<Tensor, Tensor> layer, Tensor x) =>
-        layer is Linear linear && Applies(linear.weight!, x) ? Product(linear.weight!, linear.bias, x) : layer.forward(x);
+        layer is Linear linear && Applies(linear.weight!, linear.bias, x) ? Product(linear.weight!, linear.bias, x) : layer.forward(x);
 
     /// <summary><c>x·Wᵀ + b</c> (libtorch's <c>linear</c>), by this pass where it applies.</summary>
     public static Tensor Forward(Tensor weight, Tensor? bias, Tensor x) =>
-        Applies(weight, x) ? Product(weight, bias, x) : nn.functional.linear(x, weight, bias);
+        Applies(weight, bias, x) ? Product(weight, bias, x) : nn.functional.linear(x, weight, bias);
 
-    static bool Applies(Tensor weight, Tensor x) =>
-        Enabled && !is_grad_enabled() && x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
-        && weight.dim() == 2 && x.dtype == weight.dtype && weight.dtype is ScalarType.Float32 or ScalarType.BFloat16
-        && x.size(-1) == weight.size(1) && weight.is_contiguous()
+    static bool Applies(Tensor weight, Tensor? bias, Tensor x) =>
+        Enabled && !is_grad_enabled() && x.device_type == DeviceType.CPU && Takes(weight, bias, x.dtype)
+        && x.size(-1) == weight.size(1)
         // Several rows only in a decoding step (a prompt's rows are libtorch's matrix product's business).
-        && (x.numel() == weight.size(1) || _threads != null && x.numel() <= MaxRows * weight.size(1))
-        && weight.numel() * weight.element_size() <= int.MaxValue && Vector256.IsHardwareAccelerated;
+        && (x.numel() == weight.size(1) || TakesRows((int)(x.numel() / weight.size(1))));
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
+    /// <summary>Whether <see cref="Multiply"/> takes this weight and bias for inputs of <paramref name="dtype"/>.</summary>
+    internal static bool Takes(Tensor weight, Tensor? bias, ScalarType dtype) =>
+        weight.device_type == DeviceType.CPU && weight.dim() == 2 && dtype == weight.dtype && weight.dtype is ScalarType.Float32 or ScalarType.BFloat16
+        && weight.is_contiguous() && weight.numel() * weight.element_size() <= int.MaxValue && Vector256.IsHardwareAccelerated
+        && (bias is null || bias.device_type == DeviceType.CPU && bias.dtype is ScalarType.Float32 or ScalarType.BFloat16
+            && bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.is_contiguous());
+
+    /// <summary>Whether <paramref name="batch"/> inputs are taken together: one alone, or a decoding step's few (<see cref="OneThreadAround"/>).</summary>
+    internal static bool TakesRows(int batch) => batch == 1 || _threads != null && batch <= MaxRows;
+
     static unsafe Tensor Product(Tensor weight, Tensor? bias, Tensor x)
     {
+        int batch = (int)(x.numel() / weight.size(1));
+        using var contiguous = x.contiguous();
+        var shape = new long[x.dim()];
+        for (int d = 0; d < shape.Length - 1; d++) shape[d] = x.size(d);
+        shape[^1] = weight.size(0);
+        var result = empty(shape, dtype: weight.dtype);
+        fixed (byte* input = contiguous.bytes, output = result.bytes) Multiply(weight, bias, input, batch, output);
+        return result;
+    }
+
+    /// <summary>
+    /// <paramref name="batch"/> inputs lying one after another at <paramref name="x"/> times <paramref name="weight"/>ᵀ plus
+    /// <paramref name="bias"/>, written one after another to <paramref name="y"/>, both in the weight's dtype: the product
+    /// of <see cref="Forward"/> on memory the caller holds (a decoding step's buffers, <see cref="GptDecodeStep"/>).
+    /// The caller has checked <see cref="Takes"/> and <see cref="TakesRows"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
+    internal static unsafe void Multiply(Tensor weight, Tensor? bias, byte* x, int batch, byte* y)
+    {
         // Sizes one by one: a tensor's whole shape costs over a microsecond to fetch, a few times a product.
-        int rows = (int)weight.size(0), columns = (int)weight.size(1), batch = (int)(x.numel() / columns);
+        int rows = (int)weight.size(0), columns = (int)weight.size(1);
         bool bf16 = weight.dtype == ScalarType.BFloat16;
         DecodePanels.Packed? packed = null;
         if (_panels is { } panels)
             fixed (byte* w = weight.bytes) packed = panels.For((nint)w, rows, columns, bf16); // libtorch owns that memory: the address outlives fixed
         // bf16 weights go to vdpbf16ps where the processor has it (panels, or rows of whole 32-column blocks), with the
-        // inputs as they are: in panels as interleaved column pairs, row by row straight from the tensor.
+        // inputs as they are: in panels as interleaved column pairs, row by row straight from x.
         bool native = bf16 && Bf16DotKernels.Enabled && (packed is not null || batch == 1 && columns % 32 == 0);
         // Otherwise each input in fp32, as the managed kernels read it, bf16 weights' columns padded to even; for the
         // row kernels' bf16 weights its even entries first, then its odd ones (Bf16Rows).
         int half = (columns + 1) / 2, stride = bf16 ? 2 * half : columns;
-        using var contiguous = x.contiguous();
         float[] input = native ? [] : new float[batch * stride];
-        uint[] pairs = native && packed is not null ? InterleavedPairs(contiguous, batch, columns) : [];
+        uint[] pairs = native && packed is not null ? InterleavedPairs((ushort*)x, batch, columns) : [];
         if (!native)
         {
             if (bf16)
-            {
-                var values = MemoryMarshal.Cast<byte, ushort>(contiguous.bytes);
                 for (int b = 0; b < batch; b++)
-                    for (int k = 0; k < columns; k++) input[b * stride + (packed is null ? (k % 2) * half + k / 2 : k)] = Bf16.ToFloat(values[b * columns + k]);
-            }
-            else MemoryMarshal.Cast<byte, float>(contiguous.bytes).CopyTo(input);
+                    for (int k = 0; k < columns; k++) input[b * stride + (packed is null ? (k % 2) * half + k / 2 : k)] = Bf16.ToFloat(((ushort*)x)[b * columns + k]);
+            else new ReadOnlySpan<float>(x, batch * columns).CopyTo(input);
         }
-        // The bias in fp32 (an fp32 bias is read where it lies), added before the one rounding to the output's dtype.
-        using var bias32 = bias?.to(ScalarType.Float32).contiguous();
-        var shape = new long[x.dim()];
-        for (int d = 0; d < shape.Length - 1; d++) shape[d] = x.size(d);
-        shape[^1] = rows;
-        var result = empty(shape, dtype: weight.dtype);
-        fixed (byte* w = weight.bytes, y = result.bytes, bp = bias32 is null ? default : bias32.bytes, x16 = contiguous.bytes)
-        fixed (float* xp = input)
+        fixed (byte* w = weight.bytes)
+        fixed (float* xp = input, bp = Bias32(bias))
         fixed (uint* pp = pairs)
         {
-            nint wAddress = (nint)w, xAddress = (nint)xp, yAddress = (nint)y, bAddress = (nint)bp, x16Address = (nint)x16, pairsAddress = (nint)pp;
+            nint wAddress = (nint)w, xAddress = (nint)xp, yAddress = (nint)y, bAddress = (nint)bp, x16Address = (nint)x, pairsAddress = (nint)pp;
             int chunks = (rows + RowsPerChunk - 1) / RowsPerChunk;
             // Several rows make a product compute-bound: its work, not its bytes, decides whether a second core pays.
             int threads = weight.numel() * weight.element_size() * batch < ParallelBytes ? 1 : Math.Min(Threads, chunks);
@@ -182,16 +198,32 @@ public static class DecodeLinear
             }
             DecodeWorkers.Run(threads, chunks, Chunk);
         }
-        return result;
+    }
+
+    /// <summary>This thread's buffer for a bf16 bias widened to fp32, kept between products.</summary>
+    [ThreadStatic] static float[]? _bias;
+
+    /// <summary>
+    /// The bias in fp32, added before the one rounding to the output's dtype: an fp32 bias where it lies (libtorch's
+    /// memory, which outlives the product), a bf16 one widened into this thread's buffer; null without one.
+    /// </summary>
+    static unsafe Span<float> Bias32(Tensor? bias)
+    {
+        if (bias is null) return default;
+        if (bias.dtype == ScalarType.Float32) return MemoryMarshal.Cast<byte, float>(bias.bytes);
+        int count = (int)bias.numel();
+        if (_bias == null || _bias.Length < count) _bias = new float[count];
+        var widened = _bias.AsSpan(0, count);
+        Bf16.Widen(MemoryMarshal.Cast<byte, ushort>(bias.bytes), widened);
+        return widened;
     }
 
     /// <summary>
     /// Inputs for <see cref="Bf16DotKernels.Panels"/>: groups of eight inputs, each group <c>[pair][8]</c> 32-bit words
     /// holding an input's two bf16 values of a column pair (first column in the low half; an odd last column with zero).
     /// </summary>
-    static uint[] InterleavedPairs(Tensor x, int batch, int columns)
+    static unsafe uint[] InterleavedPairs(ushort* values, int batch, int columns)
     {
-        var values = MemoryMarshal.Cast<byte, ushort>(x.bytes);
         int pairCount = (columns + 1) / 2, groups = (batch + Bf16DotKernels.MaxInputs - 1) / Bf16DotKernels.MaxInputs;
         var pairs = new uint[groups * pairCount * Bf16DotKernels.MaxInputs];
         for (int b = 0; b < batch; b++)

@@ -31,6 +31,9 @@ public sealed class FeedForwardLayers : nn.Module<Tensor, Tensor>, ILinearSlots
         return DecodeLinear.Forward(_down, _gelu.forward(DecodeLinear.Forward(_up, x))).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The widening and narrowing layers, for a decoding step on raw memory (<see cref="GptDecodeStep"/>).</summary>
+    internal (nn.Module<Tensor, Tensor> Up, nn.Module<Tensor, Tensor> Down) Parts => (_up, _down);
+
     public IReadOnlyList<string> LinearSlots { get; } = [Up, Down];
 
     public nn.Module<Tensor, Tensor> GetSlot(string name) => name switch

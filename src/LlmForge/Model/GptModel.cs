@@ -63,6 +63,8 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, IClassifierModel, ILin
     /// <summary>Logits for <paramref name="idx"/>, which continue the tokens already in <paramref name="cache"/>.</summary>
     public Tensor forward(Tensor idx, KvCache? cache)
     {
+        // A decoding step (one new token a sequence) on raw memory where it applies: the same numbers, far fewer calls.
+        if (cache != null && GptDecodeStep.TryForward(this, idx, cache) is { } logits) return logits;
         using var scope = NewDisposeScope();
         var positions = KvCache.Positions(cache, idx.shape[1], Config.ContextLength, idx.device);
         var x = drop_emb.forward(tok_emb.forward(idx) + pos_emb.forward(positions));
@@ -140,6 +142,9 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>, IClassifierModel, ILin
 
     /// <summary>The head's linear layer: the head itself, or the layer a LoRA wrapper keeps.</summary>
     Linear? HeadLinear => out_head as Linear ?? (out_head as LinearWithLoRA)?.linear;
+
+    /// <summary>The output head as it is (a Linear, or a wrapper of one), for a decoding step on raw memory (<see cref="GptDecodeStep"/>).</summary>
+    internal nn.Module<Tensor, Tensor> OutputHead => out_head;
 
     /// <summary>Whether the head is the vocabulary head the model was built with (no bias, vocabulary-wide), wrapped or not.</summary>
     public bool HasVocabularyHead => HeadLinear is { bias: null } linear && linear.weight!.shape[0] == Config.VocabSize;

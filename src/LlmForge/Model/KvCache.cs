@@ -99,15 +99,8 @@ public sealed class LayerKvCache : IDisposable
     {
         if (_rows != null) throw new InvalidOperationException("a decoding step of several sequences attends row by row (AttendRows)");
         long tokens = keys.size(2);
-        if (Length + tokens > _capacity)
-            throw new InvalidOperationException($"the KV cache holds {_capacity} positions; {Length} + {tokens} do not fit");
-        if (_keys is null)
-        {
-            long[] shape = [keys.shape[0], keys.shape[1], _capacity, keys.shape[3]];
-            // The buffers outlive the forward pass that creates them: keep them out of its dispose scope.
-            _keys = zeros(shape, keys.dtype, keys.device).DetachFromDisposeScope();
-            _values = zeros(shape, values.dtype, values.device).DetachFromDisposeScope();
-        }
+        RequireRoom(tokens);
+        if (_keys is null) Allocate([keys.shape[0], keys.shape[1], _capacity, keys.shape[3]], keys.dtype, keys.device);
         using (no_grad())
         {
             _keys.narrow(2, Length, tokens).copy_(keys);
@@ -116,6 +109,46 @@ public sealed class LayerKvCache : IDisposable
         Length += tokens;
         return (_keys.narrow(2, 0, Length), _values.narrow(2, 0, Length));
     }
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_keys), nameof(_values))]
+    void Allocate(long[] shape, ScalarType dtype, Device device)
+    {
+        // The buffers outlive the forward pass that creates them: keep them out of its dispose scope.
+        _keys = zeros(shape, dtype, device).DetachFromDisposeScope();
+        _values = zeros(shape, dtype, device).DetachFromDisposeScope();
+    }
+
+    /// <summary>Throws unless <paramref name="tokens"/> more positions fit.</summary>
+    internal void RequireRoom(long tokens)
+    {
+        if (Length + tokens > _capacity)
+            throw new InvalidOperationException($"the KV cache holds {_capacity} positions; {Length} + {tokens} do not fit");
+    }
+
+    /// <summary>
+    /// For a decoding step that writes its keys and values in place (<see cref="GptDecodeStep"/>): the CPU buffers,
+    /// <c>[batch, heads, capacity, dim]</c> of <paramref name="dtype"/>, made here on first use; null where those held
+    /// have another shape or dtype (the step then leaves the cache to <see cref="Append"/>, which says what is wrong).
+    /// The writer counts what it wrote with <see cref="Advance"/>.
+    /// </summary>
+    internal (Tensor Keys, Tensor Values)? Buffers(long batch, long heads, long dim, ScalarType dtype)
+    {
+        if (_rows != null) throw new InvalidOperationException("a decoding step of several sequences writes to each sequence's own cache");
+        if (_keys is null) Allocate([batch, heads, _capacity, dim], dtype, CPU);
+        var keys = _keys;
+        bool fits = keys.device_type == DeviceType.CPU && keys.dtype == dtype && keys.size(0) == batch && keys.size(1) == heads && keys.size(3) == dim;
+        return fits ? (keys, _values!) : null;
+    }
+
+    /// <summary>Counts <paramref name="tokens"/> positions written into <see cref="Buffers"/>.</summary>
+    internal void Advance(long tokens)
+    {
+        RequireRoom(tokens);
+        Length += tokens;
+    }
+
+    /// <summary>The sequences' own caches of a step of several (<see cref="KvCache.Rows"/>); null for a cache of its own.</summary>
+    internal IReadOnlyList<LayerKvCache>? Rows => _rows;
 
     /// <summary>
     /// For <see cref="KvCache.Rows"/>: row b's new keys and values (<c>[B, heads, 1, head_dim]</c>) go to sequence b's

@@ -41,32 +41,51 @@ public static class DecodeAttention
         bool bf16 = queries.dtype == ScalarType.BFloat16;
         using var q = queries.to(ScalarType.Float32).contiguous();
         var result = empty([batch, groups, perGroup, dim], dtype: queries.dtype);
-        long keyHead = keys.stride(1), valueHead = values.stride(1);
-        long keyRow = keys.stride(0), valueRow = values.stride(0);
         // Each head's rows are contiguous: the first head's view gives the address the others are strides away from.
         using var firstKeys = keys.select(0, 0).select(0, 0);
         using var firstValues = values.select(0, 0).select(0, 0);
-        double scale = 1 / Math.Sqrt(dim);
         unsafe
         {
             fixed (byte* k = firstKeys.bytes, v = firstValues.bytes, o = result.bytes)
             fixed (byte* qp = q.bytes)
             {
-                nint kAddress = (nint)k, vAddress = (nint)v, oAddress = (nint)o, qAddress = (nint)qp;
                 int size = bf16 ? 2 : 4;
-                void Head(int h)
-                {
-                    int b = h / groups, g = h % groups;
-                    long rowOffset = (long)b * groups * perGroup * dim + (long)g * perGroup * dim;
-                    byte* kh = (byte*)kAddress + (b * keyRow + g * keyHead) * size;
-                    byte* vh = (byte*)vAddress + (b * valueRow + g * valueHead) * size;
-                    Attend((float*)qAddress + rowOffset, perGroup, kh, vh, bf16, length, dim, (float)scale, (byte*)oAddress + rowOffset * size);
-                }
-                long bytes = 2L * batch * groups * length * dim * size;
-                DecodeWorkers.Run(bytes < ParallelBytes ? 1 : DecodeLinear.Threads, batch * groups, Head);
+                var caches = new CachedRows[batch];
+                for (int b = 0; b < batch; b++)
+                    caches[b] = new((nint)(k + b * keys.stride(0) * size), (nint)(v + b * values.stride(0) * size), keys.stride(1), values.stride(1), length);
+                Attend((float*)qp, groups, perGroup, dim, caches, bf16, o);
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// One sequence's cached keys and values as <see cref="Attend"/> reads them: the first key/value head's first row at
+    /// <paramref name="Keys"/> and <paramref name="Values"/>, each further head <paramref name="KeyHead"/> and
+    /// <paramref name="ValueHead"/> values on, <paramref name="Length"/> rows a head (the new token's included).
+    /// </summary>
+    internal readonly record struct CachedRows(nint Keys, nint Values, long KeyHead, long ValueHead, int Length);
+
+    /// <summary>
+    /// The attention of <see cref="TryAttend"/> on raw memory, each sequence over a cache of its own (a decoding step of
+    /// several, <see cref="GptDecodeStep"/>): row b's queries (fp32, <c>[groups, perGroup, dim]</c>) over
+    /// <paramref name="caches"/>[b]; row b's output (<c>[groups, perGroup, dim]</c> in the cache's dtype) follows row b - 1's.
+    /// </summary>
+    internal static unsafe void Attend(float* queries, int groups, int perGroup, int dim, CachedRows[] caches, bool bf16, byte* output)
+    {
+        nint qAddress = (nint)queries, oAddress = (nint)output;
+        int size = bf16 ? 2 : 4;
+        float scale = (float)(1 / Math.Sqrt(dim));
+        void Head(int h)
+        {
+            int b = h / groups, g = h % groups;
+            var cache = caches[b];
+            long rowOffset = ((long)b * groups + g) * perGroup * dim;
+            Attend((float*)qAddress + rowOffset, perGroup, (byte*)cache.Keys + g * cache.KeyHead * size, (byte*)cache.Values + g * cache.ValueHead * size,
+                bf16, cache.Length, dim, scale, (byte*)oAddress + rowOffset * size);
+        }
+        long bytes = 2L * groups * caches.Sum(c => (long)c.Length) * dim * size;
+        DecodeWorkers.Run(bytes < ParallelBytes ? 1 : DecodeLinear.Threads, caches.Length * groups, Head);
     }
 
     [ThreadStatic] static float[]? _scratch;

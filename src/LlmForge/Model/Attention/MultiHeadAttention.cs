@@ -58,6 +58,10 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, Tensor>, ILinearSlots
         LinearWrapping.Reregister(this, name, module);
     }
 
+    /// <summary>The query, key, value and output projections and the heads, for a decoding step on raw memory (<see cref="GptDecodeStep"/>).</summary>
+    internal (nn.Module<Tensor, Tensor> Query, nn.Module<Tensor, Tensor> Key, nn.Module<Tensor, Tensor> Value, nn.Module<Tensor, Tensor> Output, int Heads) Parts =>
+        (W_query, W_key, W_value, out_proj, _numHeads);
+
     /// <summary>Use libtorch's fused attention kernel (default) rather than the explicit mask and softmax.</summary>
     public bool UseFusedAttention { get; set; } = true;
 

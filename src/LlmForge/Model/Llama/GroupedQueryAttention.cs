@@ -42,6 +42,11 @@ public sealed class GroupedQueryAttention : nn.Module<Tensor, Tensor>, ILinearSl
         RegisterComponents();
     }
 
+    /// <summary>The projections, query and key norms and head counts, for a decoding step on raw memory (<see cref="LlamaDecodeStep"/>).</summary>
+    internal (nn.Module<Tensor, Tensor> Query, nn.Module<Tensor, Tensor> Key, nn.Module<Tensor, Tensor> Value, nn.Module<Tensor, Tensor> Output,
+        RmsNorm? QueryNorm, RmsNorm? KeyNorm, int Heads, int KvGroups, int HeadDim) Parts =>
+        (W_query, W_key, W_value, out_proj, q_norm, k_norm, _numHeads, _numKvGroups, _headDim);
+
     /// <summary>Use libtorch's fused attention kernel (default) rather than the explicit mask and softmax.</summary>
     public bool UseFusedAttention { get; set; } = true;
 

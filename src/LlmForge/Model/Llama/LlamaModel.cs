@@ -111,15 +111,20 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>, IClassifierModel, IL
     /// <summary>Logits for <paramref name="ids"/>, which continue the tokens already in <paramref name="cache"/>.</summary>
     public Tensor forward(Tensor ids, KvCache? cache)
     {
+        // A decoding step (one new token a sequence) on raw memory where it applies: the same numbers, far fewer calls.
+        if (cache != null && LlamaDecodeStep.TryForward(this, ids, cache) is { } logits) return logits;
         using var scope = NewDisposeScope();
         KvCache.RequireFits(cache, ids.shape[1], Config.ContextLength);
         var x = tok_emb.forward(ids);
         for (int i = 0; i < trf_blocks.Count; i++)
             x = trf_blocks[i].forward(x, cache?[i]);
         x = final_norm.forward(x);
-        var logits = out_head is null ? DecodeLinear.Forward(tok_emb.weight, null, x) : DecodeLinear.Forward(out_head, x);
-        return logits.MoveToOuterDisposeScope();
+        var result = out_head is null ? DecodeLinear.Forward(tok_emb.weight, null, x) : DecodeLinear.Forward(out_head, x);
+        return result.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The output head as it is (null when tied to the embedding) and the rotary tables, for a decoding step on raw memory (<see cref="LlamaDecodeStep"/>).</summary>
+    internal (nn.Module<Tensor, Tensor>? Head, RotaryEmbedding Rope) DecodeParts => (out_head, _rope);
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
 

@@ -48,27 +48,37 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         int dim = (int)scale.numel(), rows = (int)(x.numel() / dim);
         bool bf16 = x.dtype == ScalarType.BFloat16;
         var result = empty_like(x);
+        var row = bf16 ? new float[dim] : [];
         fixed (byte* input = x.bytes, output = result.bytes, weights = scale.bytes)
-        {
-            float Read(byte* at, long i) => bf16 ? Bf16.ToFloat(((ushort*)at)[i]) : ((float*)at)[i];
+        fixed (float* widened = row)
             for (int r = 0; r < rows; r++)
             {
-                long row = (long)r * dim;
-                float squares = 0;
-                for (int i = 0; i < dim; i++)
-                {
-                    float value = Read(input, row + i);
-                    squares += value * value;
-                }
-                float inverse = 1 / MathF.Sqrt(squares / dim + (float)_eps);
-                for (int i = 0; i < dim; i++)
-                {
-                    float normalised = Read(input, row + i) * inverse;
-                    if (bf16) ((ushort*)output)[row + i] = Bf16.FromFloat(Bf16.ToFloat(((ushort*)weights)[i]) * Bf16.ToFloat(Bf16.FromFloat(normalised)));
-                    else ((float*)output)[row + i] = ((float*)weights)[i] * normalised;
-                }
+                long at = (long)r * dim * (bf16 ? 2 : 4);
+                float* values = bf16 ? widened : (float*)(input + at);
+                if (bf16) Bf16.Widen(new ReadOnlySpan<ushort>(input + at, dim), new Span<float>(widened, dim));
+                NormaliseRow(values, dim, (float)_eps, weights, bf16, output + at);
             }
-        }
         return result;
+    }
+
+    /// <summary>The norm's epsilon, for a decoding step on raw memory (<see cref="LlamaDecodeStep"/>).</summary>
+    internal double Eps => _eps;
+
+    /// <summary>
+    /// One row of <paramref name="dim"/> fp32 values (holding values of the dtype) normalised into <paramref name="output"/>
+    /// in the dtype, times <paramref name="weights"/> (the scale, in the dtype): the mean square in fp32, x times its
+    /// reciprocal root in fp32 rounded to the dtype, then times the scale rounded again, as libtorch rounds.
+    /// </summary>
+    internal static unsafe void NormaliseRow(float* x, int dim, float eps, byte* weights, bool bf16, byte* output)
+    {
+        float squares = 0;
+        for (int i = 0; i < dim; i++) squares += x[i] * x[i];
+        float inverse = 1 / MathF.Sqrt(squares / dim + eps);
+        for (int i = 0; i < dim; i++)
+        {
+            float normalised = x[i] * inverse;
+            if (bf16) ((ushort*)output)[i] = Bf16.FromFloat(Bf16.ToFloat(((ushort*)weights)[i]) * Bf16.ToFloat(Bf16.FromFloat(normalised)));
+            else ((float*)output)[i] = ((float*)weights)[i] * normalised;
+        }
     }
 }

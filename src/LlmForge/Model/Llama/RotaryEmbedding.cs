@@ -101,37 +101,53 @@ public sealed class RotaryEmbedding : IDisposable
     /// </summary>
     unsafe Tensor RotateInOnePass(Tensor x, long[] positions)
     {
-        var (cosTable, sinTable) = Tables(x.device, x.dtype);
-        int heads = (int)x.size(1), half = HeadDim / 2;
-        bool bf16 = x.dtype == ScalarType.BFloat16;
+        int heads = (int)x.size(1), size = x.dtype == ScalarType.BFloat16 ? 2 : 4;
         var result = empty_like(x);
-        fixed (byte* input = x.bytes, output = result.bytes, cosines = cosTable.bytes, sines = sinTable.bytes)
+        fixed (byte* input = x.bytes, output = result.bytes)
+            for (int b = 0; b < positions.Length; b++)
+            {
+                long row = (long)b * heads * HeadDim * size;
+                Rotate(input + row, output + row, heads, positions[b], x.dtype);
+            }
+        return result;
+    }
+
+    /// <summary>
+    /// <paramref name="heads"/> rows of <see cref="HeadDim"/> values of <paramref name="dtype"/> (fp32 or bf16, on the CPU)
+    /// at <paramref name="input"/>, one token's at <paramref name="position"/>, rotated into <paramref name="output"/> (which
+    /// may be the same memory), rounding where libtorch rounds: each product and sum to the dtype, with the tables in the dtype.
+    /// </summary>
+    internal unsafe void Rotate(byte* input, byte* output, int heads, long position, ScalarType dtype)
+    {
+        var (cosTable, sinTable) = Tables(CPU, dtype);
+        int half = HeadDim / 2;
+        bool bf16 = dtype == ScalarType.BFloat16;
+        fixed (byte* cosines = cosTable.bytes, sines = sinTable.bytes)
         {
             float Read(byte* at, long i) => bf16 ? Bf16.ToFloat(((ushort*)at)[i]) : ((float*)at)[i];
             float Round(float value) => bf16 ? Bf16.ToFloat(Bf16.FromFloat(value)) : value;
-            for (int b = 0; b < positions.Length; b++)
-                for (int h = 0; h < heads; h++)
+            long angle = position * half;
+            for (int h = 0; h < heads; h++)
+            {
+                long row = (long)h * HeadDim;
+                for (int i = 0; i < half; i++)
                 {
-                    long row = ((long)b * heads + h) * HeadDim, angle = positions[b] * half;
-                    for (int i = 0; i < half; i++)
+                    float cos = Read(cosines, angle + i), sin = Read(sines, angle + i);
+                    float x1 = Read(input, row + i), x2 = Read(input, row + half + i);
+                    float first = Round(Round(x1 * cos) - Round(x2 * sin)), second = Round(Round(x2 * cos) + Round(x1 * sin));
+                    if (bf16)
                     {
-                        float cos = Read(cosines, angle + i), sin = Read(sines, angle + i);
-                        float x1 = Read(input, row + i), x2 = Read(input, row + half + i);
-                        float first = Round(Round(x1 * cos) - Round(x2 * sin)), second = Round(Round(x2 * cos) + Round(x1 * sin));
-                        if (bf16)
-                        {
-                            ((ushort*)output)[row + i] = Bf16.FromFloat(first);
-                            ((ushort*)output)[row + half + i] = Bf16.FromFloat(second);
-                        }
-                        else
-                        {
-                            ((float*)output)[row + i] = first;
-                            ((float*)output)[row + half + i] = second;
-                        }
+                        ((ushort*)output)[row + i] = Bf16.FromFloat(first);
+                        ((ushort*)output)[row + half + i] = Bf16.FromFloat(second);
+                    }
+                    else
+                    {
+                        ((float*)output)[row + i] = first;
+                        ((float*)output)[row + half + i] = second;
                     }
                 }
+            }
         }
-        return result;
     }
 
     /// <summary><paramref name="x"/> rotated by angles whose cosines and sines broadcast against its halves.</summary>

@@ -1,0 +1,137 @@
+using LlmForge.Model.Llama;
+
+namespace LlmForge.Tests;
+
+/// <summary>
+/// <see cref="LlamaDecodeStep"/> against the model's forward through libtorch alone (<see cref="DecodeLinear.Enabled"/>
+/// off), for Qwen3's shape (query and key norms, a tied head, two query heads a key/value head) and Llama 3's (rotary
+/// scaling, its own head, four query heads a key/value head): the same logits to float rounding step after step, for one
+/// sequence and for sequences with caches of their own; null where it must leave the step to the model.
+/// </summary>
+public sealed class LlamaDecodeStepTests
+{
+    /// <summary>A small model of the preset's family with every weight random (the norms' scales included), in eval mode.</summary>
+    static LlamaModel Model(string preset, ScalarType dtype)
+    {
+        manual_seed(preset.Length);
+        var config = LlamaConfig.TryPreset(preset)! with
+        {
+            VocabSize = 61, HiddenSize = 64, IntermediateSize = 96, NumLayers = 2, NumHeads = 8, NumKvHeads = preset.StartsWith("qwen3") ? 4 : 2,
+            HeadDim = 16, ContextLength = 48,
+        };
+        var model = new LlamaModel(config, dtype);
+        using (no_grad())
+            foreach (var (name, parameter) in model.named_parameters())
+                if (name.EndsWith("scale")) parameter.copy_(rand_like(parameter) + 0.5);
+        model.eval();
+        return model;
+    }
+
+    static Tensor Libtorch(Func<Tensor> run)
+    {
+        DecodeLinear.Enabled = false;
+        try { return run(); }
+        finally { DecodeLinear.Enabled = true; }
+    }
+
+    static double Difference(Tensor ours, Tensor expected)
+    {
+        var a = ours.to(ScalarType.Float32);
+        var b = expected.to(ScalarType.Float32);
+        return (a - b).abs().max().item<float>() / b.abs().max().item<float>();
+    }
+
+    static Tensor Ids(params long[] ids) => tensor(ids, [ids.Length, 1]);
+
+    // Bounds as GptDecodeStepTests' (fp32: the sums' order; bf16: a sum's rounding to the neighbouring bf16 value, a few times).
+    public static TheoryData<string, ScalarType, double> Shapes => new()
+    {
+        { "qwen3-0.6b", ScalarType.Float32, 1e-6 },
+        { "llama3.2-1b", ScalarType.Float32, 1e-6 },
+        { "qwen3-0.6b", ScalarType.BFloat16, 1.0 / 64 },
+        { "llama3.2-1b", ScalarType.BFloat16, 1.0 / 64 },
+    };
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void OneSequenceGetsLibtorchsLogitsStepAfterStep(string preset, ScalarType dtype, double tolerance)
+    {
+        using var model = Model(preset, dtype);
+        using var noGrad = no_grad();
+        using var ours = model.NewKvCache(40);
+        using var reference = model.NewKvCache(40);
+        var prompt = tensor(new long[] { 5, 17, 3, 58, 41, 0 }, [1, 6]);
+        model.forward(prompt, ours);
+        Libtorch(() => model.forward(prompt, reference));
+        for (int step = 0; step < 24; step++)
+        {
+            var id = Ids((step * 29 + 7) % 61);
+            var logits = LlamaDecodeStep.TryForward(model, id, ours);
+            Assert.NotNull(logits);
+            var expected = Libtorch(() => model.forward(id, reference));
+            Assert.Equal(expected.shape, logits.shape);
+            Assert.Equal(dtype, logits.dtype);
+            Assert.True(Difference(logits, expected) <= tolerance, $"step {step}: {Difference(logits, expected)}");
+            Assert.Equal(reference.Length, ours.Length);
+        }
+    }
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void SequencesWithCachesOfTheirOwnGetWhatEachGetsAlone(string preset, ScalarType dtype, double tolerance)
+    {
+        using var model = Model(preset, dtype);
+        using var noGrad = no_grad();
+        long[][] prompts = [[4], [60, 2, 9, 33, 17, 18, 1], [40, 41]];
+        int[] capacities = [10, 30, 16];
+        var ours = prompts.Select((p, i) => model.NewKvCache(capacities[i])).ToArray();
+        var alone = prompts.Select((p, i) => model.NewKvCache(capacities[i])).ToArray();
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var prompt = tensor(prompts[i], [1, prompts[i].Length]);
+            model.forward(prompt, ours[i]);
+            Libtorch(() => model.forward(prompt, alone[i]));
+        }
+        using (DecodeLinear.OneThreadAround(1))
+            for (int step = 0; step < 6; step++)
+            {
+                long[] ids = [(step * 7 + 1) % 61, (step * 11 + 50) % 61, (step * 5 + 30) % 61];
+                using var rows = KvCache.Rows(ours);
+                var logits = LlamaDecodeStep.TryForward(model, Ids(ids), rows);
+                Assert.NotNull(logits);
+                for (int i = 0; i < ids.Length; i++)
+                {
+                    var expected = Libtorch(() => model.forward(Ids(ids[i]), alone[i]));
+                    double difference = Difference(logits.narrow(0, i, 1), expected);
+                    Assert.True(difference <= tolerance, $"step {step}, sequence {i}: {difference}");
+                    Assert.Equal(alone[i].Length, ours[i].Length);
+                }
+            }
+        foreach (var cache in ours.Concat(alone)) cache.Dispose();
+    }
+
+    [Fact]
+    public void LeavesToTheModelWhatItDoesNotCover()
+    {
+        using var model = Model("qwen3-0.6b", ScalarType.Float32);
+        using var noGrad = no_grad();
+        using var cache = model.NewKvCache(10);
+        model.forward(tensor(new long[] { 1, 2 }, [1, 2]), cache);
+        Assert.NotNull(LlamaDecodeStep.TryForward(model, Ids(3), cache));
+        Assert.Null(LlamaDecodeStep.TryForward(model, tensor(new long[] { 3, 4 }, [1, 2]), cache));
+        Assert.Null(LlamaDecodeStep.TryForward(model, Ids(61), cache));
+        Assert.Null(LlamaDecodeStep.TryForward(model, Ids(3, 4), cache));
+        model.UseFusedAttention = false;
+        Assert.Null(LlamaDecodeStep.TryForward(model, Ids(3), cache));
+        model.UseFusedAttention = true;
+        using (enable_grad()) Assert.Null(LlamaDecodeStep.TryForward(model, Ids(3), cache));
+        // A LoRA adapter on the attention: the model's own forward, whose logits are still libtorch's.
+        LoRA.Apply(model, rank: 2, alpha: 4);
+        Assert.Null(LlamaDecodeStep.TryForward(model, Ids(3), cache));
+        Assert.Equal(3, cache.Length);
+        // Past the cache's room: refused, nothing written.
+        using var full = model.NewKvCache(2);
+        using var plain = Model("qwen3-0.6b", ScalarType.Float32);
+        plain.forward(tensor(new long[] { 1, 2 }, [1, 2]), full);
+        Assert.Throws<InvalidOperationException>(() => LlamaDecodeStep.TryForward(plain, Ids(3), full));
+        Assert.Equal(2, full.Length);
+    }
+}
