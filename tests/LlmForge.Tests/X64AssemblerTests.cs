@@ -22,7 +22,8 @@ public sealed class X64AssemblerTests
         { "cmp r8, 4", "49 83 f8 04" },
         { "test r8, r8", "4d 85 c0" },
         { "dec r10", "49 ff ca" },
-        { "prefetcht0 [rcx+4096]", "0f 18 89 00 10 00 00" },
+        { "prefetcht1 [rcx+16384]", "0f 18 91 00 40 00 00" },
+        { "prefetcht1 [r9+16384]", "41 0f 18 91 00 40 00 00" },
         { "vmovups zmm0, [rcx]", "62 f1 7c 48 10 01" },
         { "vmovups zmm1, [rcx+64]", "62 f1 7c 48 10 49 01" },
         { "vmovups zmm3, [rdx+0xc0]", "62 f1 7c 48 10 5a 03" },
@@ -87,7 +88,8 @@ public sealed class X64AssemblerTests
             case "cmp r8, 4": a.Cmp(R8, 4); break;
             case "test r8, r8": a.Test(R8); break;
             case "dec r10": a.Dec(R10); break;
-            case "prefetcht0 [rcx+4096]": a.Prefetch(Rcx, 4096); break;
+            case "prefetcht1 [rcx+16384]": a.PrefetchL2(Rcx, 16384); break;
+            case "prefetcht1 [r9+16384]": a.PrefetchL2(R9, 16384); break;
             case "vmovups zmm0, [rcx]": a.LoadZmm(0, Rcx, 0); break;
             case "vmovups zmm1, [rcx+64]": a.LoadZmm(1, Rcx, 64); break;
             case "vmovups zmm3, [rdx+0xc0]": a.LoadZmm(3, Rdx, 0xC0); break;

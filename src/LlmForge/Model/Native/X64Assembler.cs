@@ -89,13 +89,13 @@ public sealed class X64Assembler
         Displacement32(target);
     }
 
-    /// <summary><c>prefetcht0 [base + displacement]</c>.</summary>
-    public void Prefetch(int @base, int displacement)
+    /// <summary><c>prefetcht1 [base + displacement]</c>: the line into L2 (and L3), leaving L1's miss buffers to the loads.</summary>
+    public void PrefetchL2(int @base, int displacement)
     {
         if (@base >= 8) _code.Add(0x41);
         _code.Add(0x0F);
         _code.Add(0x18);
-        ModRmMemory(1, @base, displacement, 1);
+        ModRmMemory(2, @base, displacement, 1); // 0F 18 /2; /1 would be prefetcht0
     }
 
     public void VZeroUpper() => _code.AddRange([0xC5, 0xF8, 0x77]);
