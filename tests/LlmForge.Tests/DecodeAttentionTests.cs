@@ -14,6 +14,8 @@ public sealed class DecodeAttentionTests
     [InlineData(1, 8, 2, 128, 540)]   // Qwen3-0.6B's heads after a long prompt
     [InlineData(2, 2, 3, 40, 77)]     // two sequences, a head size with a tail, an odd length
     [InlineData(1, 3, 4, 24, 300)]
+    [InlineData(2, 2, 2, 80, 77)]     // bf16 in pairs: 64 values and 16 more a row; four keys at a time and 1 left
+    [InlineData(1, 2, 1, 16, 6)]      // bf16 in pairs: 16 values only; four keys and 2 left
     public void OneQueryPositionOverTheCacheEqualsLibtorchs(int batch, int groups, int perGroup, int dim, int length)
     {
         manual_seed(batch * 1000 + length);
