@@ -48,6 +48,7 @@ static class Bf16
     }
 
     /// <summary><paramref name="source"/> rounded (<see cref="FromFloat"/>) into the first values of <paramref name="into"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     public static void Narrow(ReadOnlySpan<float> source, Span<ushort> into)
     {
         for (int i = 0; i < source.Length; i++) into[i] = FromFloat(source[i]);

@@ -173,6 +173,7 @@ public static class DecodeLinear
             int rowsPerChunk = threads == 1 && oneGroup ? rows : RowsPerChunk;
             if (rowsPerChunk == rows) chunks = 1;
             int size = (int)weight.element_size();
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Chunk(int c)
             {
                 int start = c * rowsPerChunk, end = Math.Min(rows, start + rowsPerChunk);
@@ -207,6 +208,7 @@ public static class DecodeLinear
     /// The bias in fp32, added before the one rounding to the output's dtype: an fp32 bias where it lies (libtorch's
     /// memory, which outlives the product), a bf16 one widened into this thread's buffer; null without one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe Span<float> Bias32(Tensor? bias)
     {
         if (bias is null) return default;
@@ -222,6 +224,7 @@ public static class DecodeLinear
     /// Inputs for <see cref="Bf16DotKernels.Panels"/>: groups of eight inputs, each group <c>[pair][8]</c> 32-bit words
     /// holding an input's two bf16 values of a column pair (first column in the low half; an odd last column with zero).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe uint[] InterleavedPairs(ushort* values, int batch, int columns)
     {
         int pairCount = (columns + 1) / 2, groups = (batch + Bf16DotKernels.MaxInputs - 1) / Bf16DotKernels.MaxInputs;
@@ -246,6 +249,7 @@ public static class DecodeLinear
     }
 
     /// <summary>Rows [start, end) of a bf16 W times one bf16 x by <see cref="Bf16DotKernels.Rows"/>, plus the bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static unsafe void Bf16DotRows(ushort* w, ushort* x, ushort* y, float* bias, int columns, int start, int end)
     {
         fixed (float* sums = Sums(end - start))

@@ -43,6 +43,7 @@ static unsafe class DecodeStep
         /// <paramref name="heads"/> key/value heads of <paramref name="dim"/> values in <paramref name="dtype"/>; null where
         /// they do not suit (the model's forward then runs). Throws, writing nothing, where a position would not fit.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
         public static Caches? For(KvCache cache, int batch, int blocks, int heads, int dim, ScalarType dtype, int contextLength)
         {
             var entries = new (LayerKvCache, int, Tensor, Tensor)[blocks, batch];
@@ -71,6 +72,7 @@ static unsafe class DecodeStep
         /// Block <paramref name="layer"/>'s new keys and values (each row <c>[heads, dim]</c> in the dtype, rows one after
         /// another) stored at each row's position, and the rows as <see cref="DecodeAttention.Attend"/> reads them.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
         public DecodeAttention.CachedRows[] Store(int layer, byte* keys, byte* values)
         {
             int batch = _entries.GetLength(1), rowBytes = _dim * _size;
@@ -113,6 +115,7 @@ static unsafe class DecodeStep
     }
 
     /// <summary><paramref name="count"/> values of the model's dtype at <paramref name="source"/> in fp32 at <paramref name="into"/>, which is returned.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     public static float* Load(byte* source, bool bf16, float* into, int count)
     {
         if (bf16) Bf16.Widen(new ReadOnlySpan<ushort>(source, count), new Span<float>(into, count));
@@ -121,6 +124,7 @@ static unsafe class DecodeStep
     }
 
     /// <summary><paramref name="count"/> fp32 values stored in the model's dtype (bf16 rounded to nearest even).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     public static void Store(float* source, byte* into, bool bf16, int count)
     {
         if (bf16) Bf16.Narrow(new ReadOnlySpan<float>(source, count), new Span<ushort>(into, count));
@@ -128,6 +132,7 @@ static unsafe class DecodeStep
     }
 
     /// <summary>x += y; in bf16 the sum rounded to bf16, as a bf16 tensor holds it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     public static void Add(float* x, float* y, int count, bool bf16)
     {
         int i = 0;

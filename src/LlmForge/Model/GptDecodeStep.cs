@@ -97,6 +97,7 @@ public static unsafe class GptDecodeStep
         && norm.scale.is_contiguous() && norm.shift.is_contiguous();
 
     /// <summary>Each row of x normalised by <paramref name="norm"/> into <see cref="Layout.Normed"/>, in the model's dtype.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static void Normalise(LayerNorm norm, Layout at, int batch, int embDim, bool bf16)
     {
         fixed (byte* scale = norm.scale.bytes, shift = norm.shift.bytes)

@@ -72,11 +72,13 @@ public static class DecodeAttention
     /// several, <see cref="GptDecodeStep"/>): row b's queries (fp32, <c>[groups, perGroup, dim]</c>) over
     /// <paramref name="caches"/>[b]; row b's output (<c>[groups, perGroup, dim]</c> in the cache's dtype) follows row b - 1's.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     internal static unsafe void Attend(float* queries, int groups, int perGroup, int dim, CachedRows[] caches, bool bf16, byte* output)
     {
         nint qAddress = (nint)queries, oAddress = (nint)output;
         int size = bf16 ? 2 : 4;
         float scale = (float)(1 / Math.Sqrt(dim));
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Head(int h)
         {
             int b = h / groups, g = h % groups;

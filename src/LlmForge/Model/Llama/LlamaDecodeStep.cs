@@ -105,6 +105,7 @@ public static unsafe class LlamaDecodeStep
     static bool Norm(RmsNorm norm, ScalarType dtype) => norm.scale.dtype == dtype && norm.scale.device_type == DeviceType.CPU && norm.scale.is_contiguous();
 
     /// <summary>Each fp32 row of <paramref name="x"/> normalised by <paramref name="norm"/> into <paramref name="output"/>, in the dtype.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static void Normalise(RmsNorm norm, float* x, int rows, int dim, bool bf16, byte* output)
     {
         fixed (byte* scale = norm.scale.bytes)
@@ -113,6 +114,7 @@ public static unsafe class LlamaDecodeStep
     }
 
     /// <summary>A row's <paramref name="heads"/> heads (in the dtype) normalised in place by <paramref name="norm"/> (Qwen3's q_norm, k_norm).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static void NormaliseHeads(RmsNorm norm, byte* rows, int heads, int dim, bool bf16, float* room)
     {
         fixed (byte* scale = norm.scale.bytes)

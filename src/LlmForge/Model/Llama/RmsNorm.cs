@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TorchSharp.Modules;
 
 namespace LlmForge.Model.Llama;
@@ -43,6 +44,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// to the dtype, then times the scale rounded again, as libtorch rounds; its reductions differ in order, so the
     /// results agree to float rounding (fp32 within a few units in the last place).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     unsafe Tensor NormaliseInOnePass(Tensor x)
     {
         int dim = (int)scale.numel(), rows = (int)(x.numel() / dim);
@@ -69,6 +71,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// in the dtype, times <paramref name="weights"/> (the scale, in the dtype): the mean square in fp32, x times its
     /// reciprocal root in fp32 rounded to the dtype, then times the scale rounded again, as libtorch rounds.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     internal static unsafe void NormaliseRow(float* x, int dim, float eps, byte* weights, bool bf16, byte* output)
     {
         float squares = 0;

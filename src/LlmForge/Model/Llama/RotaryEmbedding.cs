@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace LlmForge.Model.Llama;
 
 /// <summary>
@@ -99,6 +100,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// <see cref="Rotate"/> for one position per sequence, element by element where the tensors lie, rounding where
     /// libtorch rounds (each product and sum to the dtype, with the tables in the dtype), so the bits are libtorch's.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     unsafe Tensor RotateInOnePass(Tensor x, long[] positions)
     {
         int heads = (int)x.size(1), size = x.dtype == ScalarType.BFloat16 ? 2 : 4;
@@ -117,6 +119,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// at <paramref name="input"/>, one token's at <paramref name="position"/>, rotated into <paramref name="output"/> (which
     /// may be the same memory), rounding where libtorch rounds: each product and sum to the dtype, with the tables in the dtype.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     internal unsafe void Rotate(byte* input, byte* output, int heads, long position, ScalarType dtype)
     {
         var (cosTable, sinTable) = Tables(CPU, dtype);
