@@ -14,6 +14,10 @@ static unsafe class DecodeStep
     /// <summary>Whether the fast paths allow a step now: on (<see cref="DecodeLinear.Enabled"/>), no gradient recorded.</summary>
     public static bool Allowed => DecodeLinear.Enabled && !is_grad_enabled();
 
+    /// <summary>Whether an embedding table is read where it lies: contiguous on the CPU in <paramref name="dtype"/>, under the 2 GiB a span covers.</summary>
+    public static bool Readable(Tensor table, ScalarType dtype) =>
+        table.device_type == DeviceType.CPU && table.dtype == dtype && table.is_contiguous() && table.numel() * table.element_size() <= int.MaxValue;
+
     /// <summary>
     /// The token ids of <paramref name="idx"/> <c>[B, 1]</c> (int64, CPU, as <see cref="DecodeLinear.TakesRows"/> allows B),
     /// each in <c>[0, vocabulary)</c>; null otherwise (the model's own forward then runs, and says what is wrong).

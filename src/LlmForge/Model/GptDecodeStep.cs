@@ -32,8 +32,7 @@ public static unsafe class GptDecodeStep
         var positionTable = model.pos_emb.weight!;
         var dtype = tokenTable.dtype;
         if (!DecodeStep.Allowed || model.training || !model.UseFusedAttention || DecodeStep.Ids(idx, tokenTable.size(0)) is not { } ids
-            || tokenTable.device_type != DeviceType.CPU || !tokenTable.is_contiguous()
-            || positionTable.dtype != dtype || positionTable.device_type != DeviceType.CPU || !positionTable.is_contiguous()
+            || !DecodeStep.Readable(tokenTable, dtype) || !DecodeStep.Readable(positionTable, dtype)
             || !Norms(model.final_norm, dtype) || model.OutputHead is not Linear head || !DecodeLinear.Takes(head.weight!, head.bias, dtype))
             return null;
         int embDim = model.Config.EmbDim, heads = model.Config.NHeads, dim = embDim / heads, batch = ids.Length;

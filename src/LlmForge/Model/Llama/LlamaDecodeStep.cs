@@ -37,7 +37,7 @@ public static unsafe class LlamaDecodeStep
             _ => (null, null),
         };
         if (!DecodeStep.Allowed || !model.UseFusedAttention || DecodeStep.Ids(idx, table.size(0)) is not { } ids || headWeight is null
-            || table.device_type != DeviceType.CPU || !table.is_contiguous() || !Norm(model.final_norm, dtype) || !DecodeLinear.Takes(headWeight, headBias, dtype))
+            || !DecodeStep.Readable(table, dtype) || !Norm(model.final_norm, dtype) || !DecodeLinear.Takes(headWeight, headBias, dtype))
             return null;
         var config = model.Config;
         int embDim = config.HiddenSize, heads = config.NumHeads, groups = config.NumKvHeads, dim = config.HeadDim, batch = ids.Length;
