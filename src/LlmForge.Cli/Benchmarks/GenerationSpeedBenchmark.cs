@@ -101,6 +101,7 @@ public static class GenerationSpeedBenchmark
         int threads = get_num_threads();
         long[] prompt = Enumerable.Range(0, batch).SelectMany(b => PromptIds(model, promptTokens).Select(i => (long)((i + 97 * b) % model.OutputSize))).ToArray();
         using var panels = new DecodePanels(); // the weights in panel order, made in the warm-up's first decoding step
+        using var sampler = new Sampler(new GenerationOptions()); // greedy, as one sequence's runs pick
         double Once(int tokens, out double firstToken)
         {
             using var cache = model.NewKvCache(promptTokens + tokens);
@@ -113,7 +114,7 @@ public static class GenerationSpeedBenchmark
                 using var scope = NewDisposeScope();
                 // Decoding steps as generation runs them: libtorch's small operations on one thread (DecodeLinear).
                 using var oneThread = step > 0 ? DecodeLinear.OneThreadAround(threads, panels) : null;
-                var next = model.forward(input, cache)[.., -1, ..].argmax(-1).view(batch, 1);
+                var next = sampler.Next(model.forward(input, cache)[.., -1, ..]);
                 _ = next[0, 0].item<long>(); // the step is done when its tokens are read back, as a server would
                 if (step == 0) firstToken = clock.Elapsed.TotalSeconds;
                 input = next.MoveToOuterDisposeScope();

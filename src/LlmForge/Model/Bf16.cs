@@ -32,6 +32,11 @@ static class Bf16
         return Vector256.ConditionalSelect(Vector256.Equals(values, values), rounded.AsSingle(), Vector256.Create(0x7FC00000u).AsSingle());
     }
 
+    /// <summary>Sixteen fp32 values rounded (<see cref="FromFloat"/>) to bf16, <paramref name="first"/>'s eight first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ushort> Narrow(Vector256<float> first, Vector256<float> second) =>
+        Vector256.Narrow(Round(first).AsUInt32() >> 16, Round(second).AsUInt32() >> 16);
+
     /// <summary><paramref name="source"/> widened into the first values of <paramref name="into"/>, sixteen at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     public static void Widen(ReadOnlySpan<ushort> source, Span<float> into)
@@ -51,6 +56,10 @@ static class Bf16
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     public static void Narrow(ReadOnlySpan<float> source, Span<ushort> into)
     {
-        for (int i = 0; i < source.Length; i++) into[i] = FromFloat(source[i]);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 16 <= source.Length; i += 16)
+                Narrow(Vector256.Create(source.Slice(i, 8)), Vector256.Create(source.Slice(i + 8, 8))).CopyTo(into.Slice(i));
+        for (; i < source.Length; i++) into[i] = FromFloat(source[i]);
     }
 }

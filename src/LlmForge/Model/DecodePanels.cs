@@ -166,9 +166,30 @@ public sealed unsafe class DecodePanels : IDisposable
     }
 
     /// <summary>Panel <paramref name="q"/>'s sums (<c>[input][16]</c>) plus the bias, into the outputs (bf16 rounded as libtorch rounds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first token, not after tiering
     static void Store(Packed w, float* sums, int count, void* y, float* bias, int q)
     {
         int r0 = q * Width, width = Math.Min(Width, w.Rows - r0);
+        // A whole panel's 16 outputs an input at a time, in vectors: a step of eight writes a million outputs, and one
+        // at a time they took 2-3 ms of a bf16 gpt2-small step's 20.
+        if (width == Width)
+        {
+            var bias0 = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + r0);
+            var bias8 = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + r0 + 8);
+            for (int b = 0; b < count; b++)
+            {
+                var first = Vector256.Load(sums + b * Width) + bias0;
+                var second = Vector256.Load(sums + b * Width + 8) + bias8;
+                long at = (long)b * w.Rows + r0;
+                if (w.Bf16) Bf16.Narrow(first, second).Store((ushort*)y + at);
+                else
+                {
+                    first.Store((float*)y + at);
+                    second.Store((float*)y + at + 8);
+                }
+            }
+            return;
+        }
         for (int b = 0; b < count; b++)
             for (int j = 0; j < width; j++)
             {
