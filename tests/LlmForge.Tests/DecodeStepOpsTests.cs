@@ -10,13 +10,6 @@ namespace LlmForge.Tests;
 /// </summary>
 public sealed class DecodeStepOpsTests
 {
-    static Tensor WithLibtorch(Func<Tensor> run)
-    {
-        DecodeLinear.Enabled = false;
-        try { return run(); }
-        finally { DecodeLinear.Enabled = true; }
-    }
-
     [Theory]
     [InlineData(ScalarType.Float32)]
     [InlineData(ScalarType.BFloat16)]
@@ -29,13 +22,13 @@ public sealed class DecodeStepOpsTests
         foreach (long start in new long[] { 0, 1, 517, 4095 })
         {
             var ours = rope.Apply(x, start);
-            var expected = WithLibtorch(() => rope.Apply(x, start));
+            var expected = LibtorchReference.Run(() => rope.Apply(x, start));
             Assert.Equal(dtype, ours.dtype);
             Assert.True(ours.eq(expected).all().item<bool>(), $"{dtype} at {start}");
         }
         // Several sequences, each at its own position.
         long[] starts = [3, 0, 2048];
-        Assert.True(rope.Apply(x, starts).eq(WithLibtorch(() => rope.Apply(x, starts))).all().item<bool>());
+        Assert.True(rope.Apply(x, starts).eq(LibtorchReference.Run(() => rope.Apply(x, starts))).all().item<bool>());
         // A prompt's positions (several a sequence) stay with libtorch, and agree with the rows one at a time.
         var prompt = randn(1, 8, 5, 64).to(dtype);
         var whole = rope.Apply(prompt, 10);
@@ -56,7 +49,7 @@ public sealed class DecodeStepOpsTests
         {
             var x = (randn(shape) * 5).to(dtype);
             var ours = norm.forward(x);
-            var expected = WithLibtorch(() => norm.forward(x));
+            var expected = LibtorchReference.Run(() => norm.forward(x));
             Assert.Equal(dtype, ours.dtype);
             Assert.Equal(expected.shape, ours.shape);
             var error = (ours.to(ScalarType.Float32) - expected.to(ScalarType.Float32)).abs() / (expected.to(ScalarType.Float32).abs() + 1e-3);

@@ -1,3 +1,5 @@
+using static LlmForge.Tests.LibtorchReference;
+
 namespace LlmForge.Tests;
 
 /// <summary>
@@ -23,23 +25,6 @@ public sealed class GptDecodeStepTests
         return model;
     }
 
-    static Tensor Libtorch(Func<Tensor> run)
-    {
-        DecodeLinear.Enabled = false;
-        try { return run(); }
-        finally { DecodeLinear.Enabled = true; }
-    }
-
-    /// <summary>Largest difference over the largest logit: fp32 differs by the sums' order, bf16 by its roundings.</summary>
-    static double Difference(Tensor ours, Tensor expected)
-    {
-        var a = ours.to(ScalarType.Float32);
-        var b = expected.to(ScalarType.Float32);
-        return (a - b).abs().max().item<float>() / b.abs().max().item<float>();
-    }
-
-    static Tensor Ids(params long[] ids) => tensor(ids, [ids.Length, 1]);
-
     // 64 wide with 16-value heads: vdpbf16ps rows and bf16 attention in pairs; 24 wide with 8-value heads: the managed
     // rows (24 columns are no whole 32-column block) and widened attention rows. Measured (here and in LlamaDecodeStepTests):
     // fp32 within 2.4e-7 of the largest logit, bf16 within 0.0089, about two bf16 steps (1/256 of a value each), where a
@@ -62,13 +47,13 @@ public sealed class GptDecodeStepTests
         // A prompt fills both caches the same way (several tokens are the model's own forward), then single tokens.
         var prompt = tensor(new long[] { 5, 17, 3, 88, 41 }, [1, 5]);
         model.forward(prompt, ours);
-        Libtorch(() => model.forward(prompt, reference));
+        Run(() => model.forward(prompt, reference));
         for (int step = 0; step < 20; step++)
         {
             var id = Ids((step * 31 + 7) % 97);
             var logits = GptDecodeStep.TryForward(model, id, ours);
             Assert.NotNull(logits);
-            var expected = Libtorch(() => model.forward(id, reference));
+            var expected = Run(() => model.forward(id, reference));
             Assert.Equal(expected.shape, logits.shape);
             Assert.Equal(dtype, logits.dtype);
             Assert.True(Difference(logits, expected) <= tolerance, $"step {step}: {Difference(logits, expected)}");
@@ -79,7 +64,7 @@ public sealed class GptDecodeStepTests
         using var emptyReference = model.NewKvCache(8);
         var first = GptDecodeStep.TryForward(model, Ids(9), empty);
         Assert.NotNull(first);
-        Assert.True(Difference(first, Libtorch(() => model.forward(Ids(9), emptyReference))) <= tolerance);
+        Assert.True(Difference(first, Run(() => model.forward(Ids(9), emptyReference))) <= tolerance);
         Assert.Equal(1, empty.Length);
     }
 
@@ -97,7 +82,7 @@ public sealed class GptDecodeStepTests
         {
             var prompt = tensor(prompts[i], [1, prompts[i].Length]);
             model.forward(prompt, ours[i]);
-            Libtorch(() => model.forward(prompt, alone[i]));
+            Run(() => model.forward(prompt, alone[i]));
         }
         using (DecodeLinear.OneThreadAround(1)) // as a batch of generations runs its steps
             for (int step = 0; step < 6; step++)
@@ -108,7 +93,7 @@ public sealed class GptDecodeStepTests
                 Assert.NotNull(logits);
                 for (int i = 0; i < ids.Length; i++)
                 {
-                    var expected = Libtorch(() => model.forward(Ids(ids[i]), alone[i]));
+                    var expected = Run(() => model.forward(Ids(ids[i]), alone[i]));
                     double difference = Difference(logits.narrow(0, i, 1), expected);
                     Assert.True(difference <= tolerance, $"step {step}, sequence {i}: {difference}");
                     Assert.Equal(alone[i].Length, ours[i].Length);
@@ -126,14 +111,14 @@ public sealed class GptDecodeStepTests
         using var reference = model.NewKvCache(20);
         var prompt = tensor(new long[] { 1, 2, 3, 4, 50, 60, 70, 80 }, [2, 4]);
         model.forward(prompt, ours);
-        Libtorch(() => model.forward(prompt, reference));
+        Run(() => model.forward(prompt, reference));
         using (DecodeLinear.OneThreadAround(1))
             for (int step = 0; step < 5; step++)
             {
                 var ids = Ids(step + 10, step + 40);
                 var logits = GptDecodeStep.TryForward(model, ids, ours);
                 Assert.NotNull(logits);
-                var expected = Libtorch(() => model.forward(ids, reference));
+                var expected = Run(() => model.forward(ids, reference));
                 Assert.True(Difference(logits, expected) <= tolerance, $"step {step}: {Difference(logits, expected)}");
                 Assert.Equal(5 + step, ours.Length);
             }
@@ -180,9 +165,9 @@ public sealed class GptDecodeStepTests
         using var reference = model.NewKvCache(10);
         var prompt = tensor(new long[] { 1, 2, 3 }, [1, 3]);
         model.forward(prompt, cache);
-        Libtorch(() => model.forward(prompt, reference));
+        Run(() => model.forward(prompt, reference));
         Assert.Null(GptDecodeStep.TryForward(model, Ids(4), cache));
-        Assert.True(Difference(model.forward(Ids(4), cache), Libtorch(() => model.forward(Ids(4), reference))) <= 1e-5);
+        Assert.True(Difference(model.forward(Ids(4), cache), Run(() => model.forward(Ids(4), reference))) <= 1e-5);
     }
 
     [Fact]

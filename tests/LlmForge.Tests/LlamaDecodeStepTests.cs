@@ -1,5 +1,7 @@
 using LlmForge.Model.Llama;
 
+using static LlmForge.Tests.LibtorchReference;
+
 namespace LlmForge.Tests;
 
 /// <summary>
@@ -27,22 +29,6 @@ public sealed class LlamaDecodeStepTests
         return model;
     }
 
-    static Tensor Libtorch(Func<Tensor> run)
-    {
-        DecodeLinear.Enabled = false;
-        try { return run(); }
-        finally { DecodeLinear.Enabled = true; }
-    }
-
-    static double Difference(Tensor ours, Tensor expected)
-    {
-        var a = ours.to(ScalarType.Float32);
-        var b = expected.to(ScalarType.Float32);
-        return (a - b).abs().max().item<float>() / b.abs().max().item<float>();
-    }
-
-    static Tensor Ids(params long[] ids) => tensor(ids, [ids.Length, 1]);
-
     // Bounds as GptDecodeStepTests' (fp32: the sums' order; bf16: a sum's rounding to the neighbouring bf16 value, a few times).
     public static TheoryData<string, ScalarType, double> Shapes => new()
     {
@@ -61,13 +47,13 @@ public sealed class LlamaDecodeStepTests
         using var reference = model.NewKvCache(40);
         var prompt = tensor(new long[] { 5, 17, 3, 58, 41, 0 }, [1, 6]);
         model.forward(prompt, ours);
-        Libtorch(() => model.forward(prompt, reference));
+        Run(() => model.forward(prompt, reference));
         for (int step = 0; step < 24; step++)
         {
             var id = Ids((step * 29 + 7) % 61);
             var logits = LlamaDecodeStep.TryForward(model, id, ours);
             Assert.NotNull(logits);
-            var expected = Libtorch(() => model.forward(id, reference));
+            var expected = Run(() => model.forward(id, reference));
             Assert.Equal(expected.shape, logits.shape);
             Assert.Equal(dtype, logits.dtype);
             Assert.True(Difference(logits, expected) <= tolerance, $"step {step}: {Difference(logits, expected)}");
@@ -88,7 +74,7 @@ public sealed class LlamaDecodeStepTests
         {
             var prompt = tensor(prompts[i], [1, prompts[i].Length]);
             model.forward(prompt, ours[i]);
-            Libtorch(() => model.forward(prompt, alone[i]));
+            Run(() => model.forward(prompt, alone[i]));
         }
         using (DecodeLinear.OneThreadAround(1))
             for (int step = 0; step < 6; step++)
@@ -99,7 +85,7 @@ public sealed class LlamaDecodeStepTests
                 Assert.NotNull(logits);
                 for (int i = 0; i < ids.Length; i++)
                 {
-                    var expected = Libtorch(() => model.forward(Ids(ids[i]), alone[i]));
+                    var expected = Run(() => model.forward(Ids(ids[i]), alone[i]));
                     double difference = Difference(logits.narrow(0, i, 1), expected);
                     Assert.True(difference <= tolerance, $"step {step}, sequence {i}: {difference}");
                     Assert.Equal(alone[i].Length, ours[i].Length);
