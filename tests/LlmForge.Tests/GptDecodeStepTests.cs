@@ -42,23 +42,7 @@ public sealed class GptDecodeStepTests
     {
         using var model = Model(embDim, heads, dtype);
         using var noGrad = no_grad();
-        using var ours = model.NewKvCache(30);
-        using var reference = model.NewKvCache(30);
-        // A prompt fills both caches the same way (several tokens are the model's own forward), then single tokens.
-        var prompt = tensor(new long[] { 5, 17, 3, 88, 41 }, [1, 5]);
-        model.forward(prompt, ours);
-        Run(() => model.forward(prompt, reference));
-        for (int step = 0; step < 20; step++)
-        {
-            var id = Ids((step * 31 + 7) % 97);
-            var logits = GptDecodeStep.TryForward(model, id, ours);
-            Assert.NotNull(logits);
-            var expected = Run(() => model.forward(id, reference));
-            Assert.Equal(expected.shape, logits.shape);
-            Assert.Equal(dtype, logits.dtype);
-            Assert.True(Difference(logits, expected) <= tolerance, $"step {step}: {Difference(logits, expected)}");
-            Assert.Equal(reference.Length, ours.Length);
-        }
+        OneSequenceMatches(model, (ids, cache) => GptDecodeStep.TryForward(model, ids, cache), [5, 17, 3, 88, 41], 20, tolerance);
         // From an empty cache too: the step makes the cache's buffers itself.
         using var empty = model.NewKvCache(8);
         using var emptyReference = model.NewKvCache(8);
@@ -74,32 +58,7 @@ public sealed class GptDecodeStepTests
         using var model = Model(embDim, heads, dtype);
         using var noGrad = no_grad();
         // Three sequences with prompts of 1, 6 and 3 tokens and caches of 12, 30 and 9 positions.
-        long[][] prompts = [[4], [60, 2, 9, 33, 71, 18], [40, 41, 42]];
-        int[] capacities = [12, 30, 9];
-        var ours = prompts.Select((p, i) => model.NewKvCache(capacities[i])).ToArray();
-        var alone = prompts.Select((p, i) => model.NewKvCache(capacities[i])).ToArray();
-        for (int i = 0; i < prompts.Length; i++)
-        {
-            var prompt = tensor(prompts[i], [1, prompts[i].Length]);
-            model.forward(prompt, ours[i]);
-            Run(() => model.forward(prompt, alone[i]));
-        }
-        using (DecodeLinear.OneThreadAround(1)) // as a batch of generations runs its steps
-            for (int step = 0; step < 6; step++)
-            {
-                long[] ids = [(step * 7 + 1) % 97, (step * 11 + 50) % 97, (step * 5 + 90) % 97];
-                using var rows = KvCache.Rows(ours);
-                var logits = GptDecodeStep.TryForward(model, Ids(ids), rows);
-                Assert.NotNull(logits);
-                for (int i = 0; i < ids.Length; i++)
-                {
-                    var expected = Run(() => model.forward(Ids(ids[i]), alone[i]));
-                    double difference = Difference(logits.narrow(0, i, 1), expected);
-                    Assert.True(difference <= tolerance, $"step {step}, sequence {i}: {difference}");
-                    Assert.Equal(alone[i].Length, ours[i].Length);
-                }
-            }
-        foreach (var cache in ours.Concat(alone)) cache.Dispose();
+        SequencesWithOwnCachesMatch(model, (ids, cache) => GptDecodeStep.TryForward(model, ids, cache), [[4], [60, 2, 9, 33, 71, 18], [40, 41, 42]], [12, 30, 9], tolerance);
     }
 
     [Theory, MemberData(nameof(Shapes))]

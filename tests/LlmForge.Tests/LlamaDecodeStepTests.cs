@@ -43,22 +43,7 @@ public sealed class LlamaDecodeStepTests
     {
         using var model = Model(preset, dtype);
         using var noGrad = no_grad();
-        using var ours = model.NewKvCache(40);
-        using var reference = model.NewKvCache(40);
-        var prompt = tensor(new long[] { 5, 17, 3, 58, 41, 0 }, [1, 6]);
-        model.forward(prompt, ours);
-        Run(() => model.forward(prompt, reference));
-        for (int step = 0; step < 24; step++)
-        {
-            var id = Ids((step * 29 + 7) % 61);
-            var logits = LlamaDecodeStep.TryForward(model, id, ours);
-            Assert.NotNull(logits);
-            var expected = Run(() => model.forward(id, reference));
-            Assert.Equal(expected.shape, logits.shape);
-            Assert.Equal(dtype, logits.dtype);
-            Assert.True(Difference(logits, expected) <= tolerance, $"step {step}: {Difference(logits, expected)}");
-            Assert.Equal(reference.Length, ours.Length);
-        }
+        OneSequenceMatches(model, (ids, cache) => LlamaDecodeStep.TryForward(model, ids, cache), [5, 17, 3, 58, 41, 0], 24, tolerance);
     }
 
     [Theory, MemberData(nameof(Shapes))]
@@ -66,32 +51,7 @@ public sealed class LlamaDecodeStepTests
     {
         using var model = Model(preset, dtype);
         using var noGrad = no_grad();
-        long[][] prompts = [[4], [60, 2, 9, 33, 17, 18, 1], [40, 41]];
-        int[] capacities = [10, 30, 16];
-        var ours = prompts.Select((p, i) => model.NewKvCache(capacities[i])).ToArray();
-        var alone = prompts.Select((p, i) => model.NewKvCache(capacities[i])).ToArray();
-        for (int i = 0; i < prompts.Length; i++)
-        {
-            var prompt = tensor(prompts[i], [1, prompts[i].Length]);
-            model.forward(prompt, ours[i]);
-            Run(() => model.forward(prompt, alone[i]));
-        }
-        using (DecodeLinear.OneThreadAround(1))
-            for (int step = 0; step < 6; step++)
-            {
-                long[] ids = [(step * 7 + 1) % 61, (step * 11 + 50) % 61, (step * 5 + 30) % 61];
-                using var rows = KvCache.Rows(ours);
-                var logits = LlamaDecodeStep.TryForward(model, Ids(ids), rows);
-                Assert.NotNull(logits);
-                for (int i = 0; i < ids.Length; i++)
-                {
-                    var expected = Run(() => model.forward(Ids(ids[i]), alone[i]));
-                    double difference = Difference(logits.narrow(0, i, 1), expected);
-                    Assert.True(difference <= tolerance, $"step {step}, sequence {i}: {difference}");
-                    Assert.Equal(alone[i].Length, ours[i].Length);
-                }
-            }
-        foreach (var cache in ours.Concat(alone)) cache.Dispose();
+        SequencesWithOwnCachesMatch(model, (ids, cache) => LlamaDecodeStep.TryForward(model, ids, cache), [[4], [60, 2, 9, 33, 17, 18, 1], [40, 41]], [10, 30, 16], tolerance);
     }
 
     [Fact]
