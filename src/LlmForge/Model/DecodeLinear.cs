@@ -107,8 +107,7 @@ public static class DecodeLinear
 
     /// <summary>Whether <see cref="Multiply"/> takes this weight and bias for inputs of <paramref name="dtype"/>.</summary>
     internal static bool Takes(Tensor weight, Tensor? bias, ScalarType dtype) =>
-        weight.device_type == DeviceType.CPU && weight.dim() == 2 && dtype == weight.dtype && weight.dtype is ScalarType.Float32 or ScalarType.BFloat16
-        && weight.is_contiguous() && weight.numel() * weight.element_size() <= int.MaxValue && Vector256.IsHardwareAccelerated
+        weight.dim() == 2 && dtype is ScalarType.Float32 or ScalarType.BFloat16 && DecodeStep.Readable(weight, dtype) && Vector256.IsHardwareAccelerated
         && (bias is null || bias.device_type == DeviceType.CPU && bias.dtype is ScalarType.Float32 or ScalarType.BFloat16
             && bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.is_contiguous());
 

@@ -14,9 +14,12 @@ static unsafe class DecodeStep
     /// <summary>Whether the fast paths allow a step now: on (<see cref="DecodeLinear.Enabled"/>), no gradient recorded.</summary>
     public static bool Allowed => DecodeLinear.Enabled && !is_grad_enabled();
 
-    /// <summary>Whether an embedding table is read where it lies: contiguous on the CPU in <paramref name="dtype"/>, under the 2 GiB a span covers.</summary>
-    public static bool Readable(Tensor table, ScalarType dtype) =>
-        table.device_type == DeviceType.CPU && table.dtype == dtype && table.is_contiguous() && table.numel() * table.element_size() <= int.MaxValue;
+    /// <summary>
+    /// Whether a tensor (a weight, an embedding table, a cache's buffer) is read where it lies: contiguous on the CPU in
+    /// <paramref name="dtype"/>, under the 2 GiB a span covers.
+    /// </summary>
+    public static bool Readable(Tensor tensor, ScalarType dtype) =>
+        tensor.device_type == DeviceType.CPU && tensor.dtype == dtype && tensor.is_contiguous() && tensor.numel() * tensor.element_size() <= int.MaxValue;
 
     /// <summary>
     /// The token ids of <paramref name="idx"/> <c>[B, 1]</c> (int64, CPU, as <see cref="DecodeLinear.TakesRows"/> allows B),
@@ -58,8 +61,7 @@ static unsafe class DecodeStep
                 for (int b = 0; b < batch; b++)
                 {
                     var owner = rows?[b] ?? cache[l];
-                    // (Read through spans, which a buffer of 2 GiB and more would overflow.)
-                    if (owner.Buffers(rows != null ? 1 : batch, heads, dim, dtype) is not var (keys, values) || keys.numel() * keys.element_size() > int.MaxValue)
+                    if (owner.Buffers(rows != null ? 1 : batch, heads, dim, dtype) is not var (keys, values) || !Readable(keys, dtype))
                         return null;
                     entries[l, b] = (owner, rows != null ? 0 : b, keys, values);
                 }
